@@ -1,0 +1,209 @@
+"""One validated dataclass config per component; a run's whole config lives in config.json."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+# Hypernetwork hidden layers per decoder size (paper appendix C.1, Table 3).
+DECODER_SIZES: dict[str, tuple[int, int]] = {"xs": (50, 50), "s": (100, 100), "m": (200, 200), "l": (400, 400)}
+
+
+def _pos(obj, name: str, integer: bool = True, allow_zero: bool = False) -> None:
+    v = getattr(obj, name)
+    kind = int if integer else (int, float)
+    if isinstance(v, bool) or not isinstance(v, kind):
+        raise ConfigError(f"`{name}` must be {'an integer' if integer else 'a number'}, got {v!r}")
+    if v < 0 or (v == 0 and not allow_zero):
+        raise ConfigError(f"`{name}` must be {'>= 0' if allow_zero else '> 0'}, got {v}")
+
+
+def _choice(obj, name: str, choices) -> None:
+    v = getattr(obj, name)
+    if v not in choices:
+        raise ConfigError(f"`{name}` must be one of {sorted(choices)}, got {v!r}")
+
+
+@dataclass
+class DataConfig:
+    dataset: str = ""                 # HDF5 file in D4RL layout
+    window: int = 0                   # L; 0 = whole episodes (paper MT10: 500)
+    stride: int = 0                   # snippet stride; 0 = window (non-overlapping)
+    short_episodes: str = "pad"       # "pad" (mask the padding) or "refuse"
+    use_action_labels: bool = True    # train on infos/action_labels when the file has them
+    holdout_fraction: float = 0.0     # episodes kept out of training, for reconstruction checks
+
+    def __post_init__(self):
+        _pos(self, "window", allow_zero=True)
+        _pos(self, "stride", allow_zero=True)
+        _choice(self, "short_episodes", {"pad", "refuse"})
+        if not 0.0 <= float(self.holdout_fraction) < 1.0:
+            raise ConfigError(f"`holdout_fraction` must be in [0, 1), got {self.holdout_fraction}")
+
+
+@dataclass
+class VAEConfig:
+    latent_dim: int = 256
+    encoder_hidden: tuple[int, ...] = (1024, 512)
+    decoder_size: str = "xs"
+    policy_hidden: tuple[int, ...] = (256, 256)
+    output_activation: str = "auto"   # "tanh", "none", or "auto" (tanh when all actions lie in [-1, 1])
+    beta_kl: float = 1e-8
+    lr: float = 1e-4
+    batch_size: int = 32
+    steps: int = 4000
+    states_per_window: int = 0        # states scored per window per step; 0 = all (unbiased subsample otherwise)
+
+    def __post_init__(self):
+        self.encoder_hidden = tuple(self.encoder_hidden)
+        self.policy_hidden = tuple(self.policy_hidden)
+        for n in ("latent_dim", "batch_size", "steps"):
+            _pos(self, n)
+        _pos(self, "states_per_window", allow_zero=True)
+        _choice(self, "decoder_size", set(DECODER_SIZES))
+        _choice(self, "output_activation", {"tanh", "none", "auto"})
+        if not self.policy_hidden or any((not isinstance(h, int)) or h <= 0 for h in self.policy_hidden):
+            raise ConfigError(f"`policy_hidden` must be positive integers, got {self.policy_hidden}")
+        if any((not isinstance(h, int)) or h <= 0 for h in self.encoder_hidden):
+            raise ConfigError(f"`encoder_hidden` must be positive integers, got {self.encoder_hidden}")
+        if not (isinstance(self.beta_kl, (int, float)) and self.beta_kl >= 0):
+            raise ConfigError(f"`beta_kl` must be >= 0, got {self.beta_kl!r}")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            raise ConfigError(f"`lr` must be in (0, 1), got {self.lr!r}")
+
+
+@dataclass
+class DDPMConfig:
+    n_steps: int = 1000               # T, as in labml's DDPM
+    beta_start: float = 1e-4
+    beta_end: float = 0.02
+    hidden: int = 512
+    n_blocks: int = 4
+    cond_dim: int = 64                # condition-id embedding size
+    state_condition: bool = False     # also condition on the episode's initial observation
+    lr: float = 3e-4
+    batch_size: int = 256
+    steps: int = 6000
+    clip_x0: bool = True              # clip predicted x0 to the (normalised) data range
+    latent_samples_per_window: int = 8  # z ~ q(z|tau) draws per window used as diffusion data
+
+    def __post_init__(self):
+        for n in ("n_steps", "hidden", "n_blocks", "cond_dim", "batch_size", "steps", "latent_samples_per_window"):
+            _pos(self, n)
+        if not (0 < self.beta_start < self.beta_end < 1):
+            raise ConfigError(f"need 0 < `beta_start` < `beta_end` < 1, got {self.beta_start}, {self.beta_end}")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            raise ConfigError(f"`lr` must be in (0, 1), got {self.lr!r}")
+
+
+@dataclass
+class EvalConfig:
+    episodes: int = 10                # per condition
+    seed: int = 0
+    sampler: str = "ddim"
+    ddim_steps: int = 50
+    max_steps: int = 500
+
+    def __post_init__(self):
+        for n in ("episodes", "ddim_steps", "max_steps"):
+            _pos(self, n)
+        _pos(self, "seed", allow_zero=True)
+        _choice(self, "sampler", {"ddim", "ddpm"})
+
+
+@dataclass
+class RunConfig:
+    name: str = "run"
+    env_id: str = ""                  # "mt10" or a gymnasium id; taken from the dataset when empty
+    seed: int = 0
+    device: str = "auto"              # "auto" = CUDA when available, else CPU
+    log_every: int = 10
+    checkpoint_every: int = 500
+    data: DataConfig = field(default_factory=DataConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+    ddpm: DDPMConfig = field(default_factory=DDPMConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def __post_init__(self):
+        _pos(self, "seed", allow_zero=True)
+        _pos(self, "log_every")
+        _pos(self, "checkpoint_every")
+        _choice(self, "device", {"auto", "cpu", "cuda"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        if not isinstance(d, dict):
+            raise ConfigError("config must be a JSON object")
+        sub = {"data": DataConfig, "vae": VAEConfig, "ddpm": DDPMConfig, "eval": EvalConfig}
+        kw = {}
+        known = {f.name for f in fields(cls)}
+        for k, v in d.items():
+            if k not in known:
+                raise ConfigError(f"unknown config key `{k}`")
+            if k in sub:
+                if not isinstance(v, dict):
+                    raise ConfigError(f"`{k}` must be an object")
+                sknown = {f.name for f in fields(sub[k])}
+                bad = set(v) - sknown
+                if bad:
+                    raise ConfigError(f"unknown config key `{k}.{sorted(bad)[0]}`")
+                try:
+                    kw[k] = sub[k](**v)
+                except TypeError as e:
+                    raise ConfigError(f"`{k}`: {e}") from None
+            else:
+                kw[k] = v
+        return cls(**kw)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "RunConfig":
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: not valid JSON ({e})") from None
+        return cls.from_dict(d)
+
+    def replace(self, **sections: dict[str, Any]) -> "RunConfig":
+        """Return a copy with some fields overridden, e.g. replace(vae={"steps": 10})."""
+        d = self.to_dict()
+        for k, v in sections.items():
+            if isinstance(v, dict):
+                d[k].update(v)
+            else:
+                d[k] = v
+        return RunConfig.from_dict(d)
+
+
+def preset(name: str) -> RunConfig:
+    """Named configurations. `mt10` is the paper's MT10 set-up scaled to a 2-core CPU."""
+    if name == "mt10":
+        return RunConfig(name="mt10", env_id="mt10", data=DataConfig(window=500, holdout_fraction=0.0),
+                         vae=VAEConfig(steps=4000, states_per_window=100), ddpm=DDPMConfig())
+    if name == "mt10-snippets":
+        return RunConfig(name="mt10-snippets", env_id="mt10", data=DataConfig(window=50),
+                         vae=VAEConfig(steps=4000, states_per_window=50), ddpm=DDPMConfig())
+    if name == "mt10-quick":
+        return RunConfig(name="mt10-quick", env_id="mt10", data=DataConfig(window=500),
+                         vae=VAEConfig(steps=300, states_per_window=100, encoder_hidden=(512, 256)),
+                         ddpm=DDPMConfig(steps=800, hidden=256, n_blocks=2), eval=EvalConfig(episodes=2))
+    if name == "tiny":
+        return RunConfig(name="tiny", log_every=1, checkpoint_every=5, data=DataConfig(window=0),
+                         vae=VAEConfig(latent_dim=16, encoder_hidden=(64,), policy_hidden=(32, 32), steps=20,
+                                       batch_size=4, states_per_window=16),
+                         ddpm=DDPMConfig(n_steps=50, hidden=64, n_blocks=1, cond_dim=8, steps=20, batch_size=16,
+                                         latent_samples_per_window=2),
+                         eval=EvalConfig(episodes=1, ddim_steps=5, max_steps=20))
+    raise ConfigError(f"unknown preset {name!r}; choose from {PRESETS}")
+
+
+PRESETS = ("mt10", "mt10-snippets", "mt10-quick", "tiny")

@@ -1,0 +1,112 @@
+"""Standalone generated policies: safetensors weights + a JSON spec, runnable with numpy alone."""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LWDError
+from .io import atomic_write_bytes, atomic_write_json
+
+_DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
+
+
+class NumpyMLPPolicy:
+    """pi(s) = out(W_n relu(... relu(W_1 (s - mean)/std + b_1) ...) + b_n); out is tanh or identity."""
+
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], obs_mean: np.ndarray, obs_std: np.ndarray,
+                 tanh_output: bool = True):
+        # store W transposed (in, out) so a step is x @ W
+        self.layers = [(np.ascontiguousarray(W.T, dtype=np.float32), b.astype(np.float32)) for W, b in weights]
+        self.inv_std = (1.0 / obs_std).astype(np.float32)
+        self.mean = obs_mean.astype(np.float32)
+        self.tanh_output = tanh_output
+
+    @property
+    def n_params(self) -> int:
+        return sum(W.size + b.size for W, b in self.layers)
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        h = (np.asarray(obs, dtype=np.float32) - self.mean) * self.inv_std
+        last = len(self.layers) - 1
+        for k, (W, b) in enumerate(self.layers):
+            h = h @ W + b
+            if k < last:
+                np.maximum(h, 0.0, out=h)
+        return np.tanh(h) if self.tanh_output else h
+
+    def save(self, path: str | Path, extra: dict | None = None) -> None:
+        tensors = {"obs_mean": self.mean, "obs_std": (1.0 / self.inv_std).astype(np.float32)}
+        for i, (W, b) in enumerate(self.layers):
+            tensors[f"W{i}"] = np.ascontiguousarray(W.T)
+            tensors[f"b{i}"] = b
+        atomic_write_bytes(path, _st_bytes(tensors))
+        spec = {"format": "lwd-policy/1", "n_layers": len(self.layers), "tanh_output": self.tanh_output,
+                "activation": "relu", "obs_dim": int(self.mean.size), "act_dim": int(self.layers[-1][1].size),
+                "n_params": self.n_params, **(extra or {})}
+        atomic_write_json(Path(path).with_suffix(".json"), spec)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "NumpyMLPPolicy":
+        path = Path(path)
+        try:
+            spec = json.loads(path.with_suffix(".json").read_text())
+            t = read_safetensors_numpy(path)
+            n = int(spec["n_layers"])
+            weights = [(t[f"W{i}"], t[f"b{i}"]) for i in range(n)]
+            return cls(weights, t["obs_mean"], t["obs_std"], bool(spec["tanh_output"]))
+        except (OSError, KeyError, ValueError, struct.error) as e:
+            raise LWDError(f"{path}: not a valid LWD policy file ({type(e).__name__}: {e})") from None
+
+
+def _st_bytes(tensors: dict[str, np.ndarray]) -> bytes:
+    from safetensors.numpy import save
+    return save({k: np.ascontiguousarray(v) for k, v in tensors.items()})
+
+
+def read_safetensors_numpy(path: str | Path) -> dict[str, np.ndarray]:
+    """Parse a safetensors file with numpy only (8-byte header size, JSON header, raw little-endian data)."""
+    raw = Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        a, b = v["data_offsets"]
+        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=_DTYPES[v["dtype"]]).reshape(v["shape"]).copy()
+    return out
+
+
+class NumpyPolicyBatch:
+    """B generated policies stepped together: one batched matmul per layer, no loop over B."""
+
+    def __init__(self, theta_layers: list[tuple[np.ndarray, np.ndarray]], obs_mean, obs_std, tanh_output=True):
+        # theta_layers: [(W (B, out, in), b (B, out)), ...] -> stored as (B, in, out)
+        self.layers = [(np.ascontiguousarray(W.transpose(0, 2, 1), dtype=np.float32), b.astype(np.float32))
+                       for W, b in theta_layers]
+        self.mean, self.inv_std = obs_mean.astype(np.float32), (1.0 / obs_std).astype(np.float32)
+        self.tanh_output = tanh_output
+
+    def __len__(self) -> int:
+        return self.layers[0][0].shape[0]
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """obs (B, obs_dim) -> actions (B, act_dim)."""
+        h = ((np.asarray(obs, np.float32) - self.mean) * self.inv_std)[:, None, :]   # (B, 1, obs_dim)
+        last = len(self.layers) - 1
+        for k, (W, b) in enumerate(self.layers):
+            h = np.matmul(h, W) + b[:, None, :]                                       # (B, 1, out)
+            if k < last:
+                np.maximum(h, 0.0, out=h)
+        h = h[:, 0]
+        return np.tanh(h) if self.tanh_output else h
+
+    def policy(self, i: int) -> NumpyMLPPolicy:
+        return NumpyMLPPolicy([(W[i].T, b[i]) for W, b in self.layers], self.mean, 1.0 / self.inv_std,
+                              self.tanh_output)

@@ -1,0 +1,83 @@
+"""A run directory is the unit of persistence: config.json, status.json, metrics.jsonl, checkpoints/,
+latents.safetensors. Everything is written atomically; the app reads these files and nothing else."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import RunConfig
+from ..errors import RunError
+from ..io import atomic_write_bytes, atomic_write_json, read_json
+
+STATUSES = ("created", "running", "finished", "failed", "cancelled")
+
+
+class RunDir:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # layout
+    config_path = property(lambda self: self.path / "config.json")
+    status_path = property(lambda self: self.path / "status.json")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    ckpt_dir = property(lambda self: self.path / "checkpoints")
+    vae_ckpt = property(lambda self: self.path / "checkpoints" / "vae.safetensors")
+    ddpm_ckpt = property(lambda self: self.path / "checkpoints" / "ddpm.safetensors")
+    latents_path = property(lambda self: self.path / "latents.safetensors")
+    eval_dir = property(lambda self: self.path / "eval")
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def create(self, cfg: RunConfig) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.config_path, cfg.to_dict())
+        self.set_status("created", phase="", step=0)
+
+    def config(self) -> RunConfig:
+        if not self.path.is_dir():
+            raise RunError(f"{self.path}: run directory not found")
+        return RunConfig.from_dict(read_json(self.config_path))
+
+    def status(self) -> dict[str, Any]:
+        try:
+            return read_json(self.status_path)
+        except RunError:
+            return {"status": "created", "phase": "", "step": 0}
+
+    def set_status(self, status: str, **fields: Any) -> None:
+        assert status in STATUSES
+        st = {k: v for k, v in self.status().items() if k != "error"} if self.status_path.exists() else {}
+        st.update(fields, status=status, updated=time.time())
+        atomic_write_json(self.status_path, st)
+
+    def append_metrics(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        with open(self.metrics_path, "a") as f:
+            for r in records:
+                f.write(json.dumps(r) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """All records; a torn last line (a crash mid-write) is skipped."""
+        if not self.metrics_path.exists():
+            return []
+        out = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def truncate_metrics(self, phase: str, step: int) -> None:
+        """On resume: drop records of `phase` after the checkpointed step (and of later phases)."""
+        order = {"vae": 0, "ddpm": 1}
+        keep = [r for r in self.read_metrics()
+                if order.get(r.get("phase"), 0) < order[phase] or (r.get("phase") == phase and r["step"] <= step)]
+        atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
