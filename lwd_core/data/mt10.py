@@ -29,13 +29,21 @@ def collect_mt10(episodes_per_task: int = 30, episode_length: int = EPISODE_LENG
     same state goes in `infos/action_labels`, so a learner can be trained DART-style on clean labels
     from noise-perturbed state distributions.
     """
+    _check_args(episodes_per_task, episode_length, noise)
+    tasks = tuple(check_task(t) for t in tasks)
+    return _collect(episodes_per_task, episode_length, noise, seed, tasks, result)
+
+
+def _check_args(episodes_per_task: int, episode_length: int, noise: float) -> None:
     if episodes_per_task <= 0:
         raise ConfigError(f"`episodes_per_task` must be > 0, got {episodes_per_task}")
     if not 1 <= episode_length <= EPISODE_LENGTH:
         raise ConfigError(f"`episode_length` must be in [1, {EPISODE_LENGTH}], got {episode_length}")
     if noise < 0:
         raise ConfigError(f"`noise` must be >= 0, got {noise}")
-    tasks = tuple(check_task(t) for t in tasks)
+
+
+def _collect(episodes_per_task, episode_length, noise, seed, tasks, result) -> Iterator[CollectProgress]:
     N = len(tasks) * episodes_per_task * episode_length
     obs = np.zeros((N, 39), np.float32)
     act = np.zeros((N, 4), np.float32)

@@ -85,7 +85,12 @@ def _batch_indices(n: int, bs: int, step: int, seed: int) -> tuple[np.ndarray, f
     return perm[k * bs:(k + 1) * bs], epoch + k / spe
 
 
-def _check_fit(run: RunDir, ds: Dataset, meta: dict) -> None:
+def check_dataset_fits(run: RunDir, ds: Dataset) -> None:
+    """A resumed run must see data of the dimensions it was trained on."""
+    if not run.vae_ckpt.exists():
+        return
+    from ..io import load_meta
+    meta = load_meta(run.vae_ckpt)
     if meta.get("obs_dim") != ds.obs_dim or meta.get("act_dim") != ds.act_dim:
         raise DatasetError(f"{ds.path}: dataset has obs_dim={ds.obs_dim}, act_dim={ds.act_dim} but run "
                            f"{run.path} was trained with obs_dim={meta.get('obs_dim')}, act_dim={meta.get('act_dim')}")
@@ -119,6 +124,8 @@ def _train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRe
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     ds = load_dataset(cfg.data.dataset)
+    if resume:
+        check_dataset_fits(run, ds)
     train_eps, held_eps = split_episodes(ds, cfg)
     win = make_windows(ds, cfg.data.window, cfg.data.stride, cfg.data.short_episodes, cfg.data.use_action_labels,
                        episodes=train_eps)

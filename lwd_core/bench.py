@@ -1,0 +1,112 @@
+"""`lwd-studio bench`: throughput and latency, all measured in one run on this machine.
+
+Ratios, not absolute times, are the portable numbers: the training step's achieved GFLOP/s is divided
+by plain fp32 matmul GFLOP/s measured moments before, with the same thread count."""
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .config import preset
+from .train.loops import build_diffusion, build_vae
+
+
+def _median_time(fn: Callable[[], object], reps: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return 2 * n ** 3 / _median_time(lambda: a @ b, reps) / 1e9
+
+
+def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) -> dict:
+    torch.manual_seed(0)
+    cfg = preset("mt10")
+    L, obs_dim, act_dim, B = cfg.data.window, 39, 4, cfg.vae.batch_size
+    res: dict = {"threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
+                 "torch": torch.__version__}
+
+    peak = matmul_gflops(reps=5 if quick else 15)
+    res["matmul_gflops"] = peak
+    log(f"fp32 matmul (2048^2, {res['threads']} threads): {peak:.1f} GFLOP/s")
+
+    # --- VAE training step (preset mt10: window 500, encoder 1024-512, decoder xs, batch 32)
+    vae = build_vae(cfg, L, obs_dim, act_dim, True)
+    from .models.vae import vae_loss
+    opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)
+    obs, act = torch.randn(B, L, obs_dim), torch.rand(B, L, act_dim) * 2 - 1
+    mask = torch.ones(B, L)
+
+    def step():
+        out = vae_loss(vae, obs, act, mask)
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        opt.step()
+
+    with FlopCounterMode(display=False) as fc:
+        out = vae_loss(vae, obs, act, mask)
+        out["loss"].backward()
+    flops = fc.get_total_flops()
+    st = _median_time(step, 4 if quick else 12)
+    res.update(train_step_s=st, train_step_gflop=flops / 1e9, train_step_gflops=flops / st / 1e9)
+    res["train_step_matmul_ratio"] = res["train_step_gflops"] / peak
+    log(f"VAE train step (batch {B}, window {L}, {cfg.vae.states_per_window} states/window): {st * 1e3:.1f} ms, "
+        f"{flops / 1e9:.2f} GFLOP -> {res['train_step_gflops']:.1f} GFLOP/s = {res['train_step_matmul_ratio']:.2f} x matmul")
+
+    # --- generated policy latency at batch 1 (numpy, the exported form) and batched
+    with torch.no_grad():
+        theta = vae.decode(torch.randn(100, cfg.vae.latent_dim))
+    from .export import NumpyPolicyBatch
+    from .models.policy import split_theta
+    layers = [(W.numpy(), b.numpy()) for W, b in split_theta(vae.spec, theta)]
+    pb = NumpyPolicyBatch(layers, np.zeros(obs_dim, np.float32), np.ones(obs_dim, np.float32))
+    pol = pb.policy(0)
+    o = np.random.randn(obs_dim).astype(np.float32)
+    n = 2000 if quick else 20000
+    per = []
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(n // 5):
+            pol.act(o)
+        per.append((time.perf_counter() - t) / (n // 5))
+    res["policy_step_us"] = statistics.median(per) * 1e6
+    res["policy_params"] = pol.n_params
+    ob = np.random.randn(100, obs_dim).astype(np.float32)
+    res["policy_batch100_step_us"] = _median_time(lambda: pb.act(ob), 50 if quick else 300) * 1e6
+    log(f"generated policy ({pol.n_params} params) step at batch 1: {res['policy_step_us']:.1f} us; "
+        f"100 policies in one batched step: {res['policy_batch100_step_us']:.0f} us")
+
+    # --- sampling one policy: DDPM latent sampling + hypernetwork decode
+    diff = build_diffusion(cfg, 10, obs_dim).eval()
+    c = torch.zeros(1, dtype=torch.long)
+    D = cfg.vae.latent_dim
+
+    def ddim():
+        with torch.no_grad():
+            vae.decode(diff.sample_ddim(1, D, c, steps=cfg.eval.ddim_steps))
+
+    def ddpm():
+        with torch.no_grad():
+            vae.decode(diff.sample_ddpm(1, D, c))
+
+    res["sample_ddim_ms"] = _median_time(ddim, 3 if quick else 7, 1) * 1e3
+    res["sample_ddpm_ms"] = _median_time(ddpm, 1 if quick else 3, 1) * 1e3
+    res["ddim_steps"] = cfg.eval.ddim_steps
+    res["ddpm_steps"] = cfg.ddpm.n_steps
+    log(f"sample one policy: DDIM ({cfg.eval.ddim_steps} steps) {res['sample_ddim_ms']:.1f} ms, "
+        f"DDPM ({cfg.ddpm.n_steps} steps) {res['sample_ddpm_ms']:.1f} ms (latent denoising + hypernetwork decode)")
+    return res

@@ -1,0 +1,138 @@
+"""Subprocess smoke runs of `lwd-studio` on tiny budgets, and its bad-input contract."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import make_synthetic
+
+
+def cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "lwd_studio", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def assert_one_line_error(r, *needles):
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny run trained through the CLI on a synthetic Pendulum-shaped dataset."""
+    from lwd_core.data.hdf5 import save_dataset
+    d = tmp_path_factory.mktemp("cli")
+    ds = make_synthetic(obs_dim=3, act_dim=1, length=40)
+    save_dataset(ds, d / "pend.h5")
+    r = cli("train", "--preset", "tiny", "--dataset", d / "pend.h5", "--run-dir", d / "run",
+            "--set", "data.holdout_fraction=0.34")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return d
+
+
+def test_train_eval_sample_roundtrip(trained):
+    d = trained
+    r = cli("eval", d / "run", "--episodes", "2", "--json", d / "eval.json")
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((d / "eval.json").read_text())
+    assert res["mean_success"] is None and isinstance(res["mean_return"], float)
+    assert set(res["per_condition"]) == {"b0", "b1"}
+    assert all(v["episodes"] == 2 and v["success"] is None for v in res["per_condition"].values())
+    assert "vae" in res["methods"]                  # held-out episodes were reconstructed
+    assert "LWD (sampled)" in r.stdout
+
+    r = cli("sample", d / "run", "--condition", "b1", "--out", d / "pol.safetensors")
+    assert r.returncode == 0, r.stderr[-3000:]
+    spec = json.loads((d / "pol.json").read_text())
+    assert spec["condition"] == "b1" and spec["obs_dim"] == 3 and spec["act_dim"] == 1
+    # the README's numpy-only loader
+    from lwd_core.export import NumpyMLPPolicy
+    pol = NumpyMLPPolicy.load(d / "pol.safetensors")
+    a = pol.act(np.zeros(3, np.float32))
+    assert a.shape == (1,) and np.isfinite(a).all() and abs(a[0]) <= 1
+
+
+def test_resume_of_finished_run_is_noop(trained):
+    r = cli("train", "--run-dir", trained / "run", "--resume")
+    assert r.returncode == 0 and "already trained" in r.stderr + r.stdout
+
+
+def test_bad_dataset_file(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"garbage" * 50)
+    assert_one_line_error(cli("train", "--preset", "tiny", "--dataset", bad, "--run-dir", tmp_path / "r"),
+                          "bad.h5", "not a readable HDF5")
+    assert_one_line_error(cli("train", "--preset", "tiny", "--dataset", tmp_path / "none.h5", "--run-dir",
+                              tmp_path / "r"), "file not found")
+    assert not (tmp_path / "r").exists()
+
+
+def test_nan_dataset(tmp_path):
+    from lwd_core.data.hdf5 import save_dataset
+    ds = make_synthetic()
+    save_dataset(ds, tmp_path / "d.h5")
+    import h5py
+    with h5py.File(tmp_path / "d.h5", "a") as f:
+        f["actions"][3, 0] = np.nan
+    assert_one_line_error(cli("train", "--preset", "tiny", "--dataset", tmp_path / "d.h5", "--run-dir",
+                              tmp_path / "r"), "`actions` contains 1 NaN")
+
+
+def test_wrong_dimension(trained, tmp_path):
+    from lwd_core.data.hdf5 import save_dataset
+    save_dataset(make_synthetic(obs_dim=7, act_dim=1), tmp_path / "wide.h5")
+    assert_one_line_error(cli("train", "--run-dir", trained / "run", "--resume", "--dataset", tmp_path / "wide.h5"),
+                          "obs_dim=7", "obs_dim=3")
+    # an MT10 run needs 39-d observations and 4-d actions
+    assert_one_line_error(cli("train", "--preset", "tiny", "--dataset", tmp_path / "wide.h5", "--env", "mt10",
+                              "--run-dir", tmp_path / "r"), "do not fit mt10")
+
+
+def test_unknown_condition(trained, tmp_path):
+    assert_one_line_error(cli("sample", trained / "run", "--condition", "push-v3", "--out", tmp_path / "p.safetensors"),
+                          "unknown condition 'push-v3'", "b0, b1")
+
+
+@pytest.mark.parametrize("setting, msg", [
+    ("vae.latent_dim=-3", "`latent_dim` must be > 0, got -3"),
+    ("vae.beta_kl=-1", "`beta_kl` must be >= 0"),
+    ("ddpm.n_steps=0", "`n_steps` must be > 0"),
+    ("vae.nonsense=1", "unknown config key"),
+])
+def test_config_out_of_range(synthetic_file, tmp_path, setting, msg):
+    assert_one_line_error(cli("train", "--preset", "tiny", "--dataset", synthetic_file, "--run-dir", tmp_path / "r",
+                              "--set", setting), msg)
+
+
+def test_bad_config_file_and_missing_run(tmp_path):
+    (tmp_path / "c.json").write_text("{not json")
+    assert_one_line_error(cli("train", "--config", tmp_path / "c.json", "--run-dir", tmp_path / "r"), "not valid JSON")
+    assert_one_line_error(cli("eval", tmp_path / "nope"), "run directory not found")
+    assert_one_line_error(cli("collect", "mt10", "--episodes-per-task", "0", "--out", tmp_path / "x.h5"),
+                          "`episodes_per_task` must be > 0")
+
+
+def test_collect_mt10_train_eval(tmp_path):
+    """The real MT10 path at the smallest scale: 1 short episode per task for two tasks."""
+    r = cli("collect", "mt10", "--episodes-per-task", "2", "--episode-length", "40", "--tasks", "reach-v3,push-v3",
+            "--out", tmp_path / "mt.h5")
+    assert r.returncode == 0, r.stderr[-3000:]
+    from lwd_core.data.hdf5 import load_dataset
+    ds = load_dataset(tmp_path / "mt.h5")
+    assert ds.obs_dim == 39 and ds.act_dim == 4 and ds.label_names == ["reach-v3", "push-v3"]
+    assert ds.action_labels is not None and ds.episode_success() is not None and len(ds.episode_bounds()) == 4
+    r = cli("train", "--preset", "tiny", "--dataset", tmp_path / "mt.h5", "--run-dir", tmp_path / "run")
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = cli("eval", tmp_path / "run", "--episodes", "1", "--json", tmp_path / "e.json")
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((tmp_path / "e.json").read_text())
+    assert set(res["methods"]) == {"lwd", "vae", "expert"}
+    assert set(res["per_condition"]) == {"reach-v3", "push-v3"}
+    assert 0.0 <= res["mean_success"] <= 1.0 and res["heldout_placements"] is True
+    assert "novelty" in res

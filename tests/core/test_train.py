@@ -1,0 +1,144 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from lwd_core.config import ConfigError, RunConfig, VAEConfig, preset
+from lwd_core.errors import RunError
+from lwd_core.lwd import TrainedLWD, novelty
+from lwd_core.train.checkpoint import load_checkpoint, save_checkpoint
+from lwd_core.train.loops import StepRecord, build_vae, train_run
+from lwd_core.train.run import RunDir
+
+
+def tiny_cfg(path, **over):
+    return preset("tiny").replace(data={"dataset": str(path)}, env_id="Pendulum-v1", **over)
+
+
+def losses(run_dir):
+    return [(r["phase"], r["step"], r.get("vae_loss", r.get("ddpm_loss"))) for r in RunDir(run_dir).read_metrics()]
+
+
+def test_tiny_end_to_end(tmp_path, synthetic_file):
+    recs = list(train_run(str(tmp_path / "r"), tiny_cfg(synthetic_file)))
+    steps = [r for r in recs if isinstance(r, StepRecord)]
+    assert [r.phase for r in steps] == ["vae"] * 20 + ["ddpm"] * 20
+    assert recs[-1].status == "finished"
+    run = RunDir(tmp_path / "r")
+    assert run.status()["status"] == "finished"
+    assert RunConfig.from_dict(__import__("json").loads(run.config_path.read_text())) == run.config()
+    lwd = TrainedLWD(tmp_path / "r")
+    z = lwd.sample_latents(torch.tensor([0, 1, 1]).numpy(), "ddim", 5)
+    assert z.shape == (3, 16) and torch.isfinite(z).all()
+    pb = lwd.policy_batch(lwd.decode(z))
+    assert pb.act(torch.randn(3, 5).numpy()).shape == (3, 2)
+
+
+def test_training_reduces_vae_loss(tmp_path, synthetic_file):
+    cfg = tiny_cfg(synthetic_file, vae={"steps": 150, "lr": 1e-3}, ddpm={"steps": 1}, log_every=10)
+    list(train_run(str(tmp_path / "r"), cfg))
+    mse = [r["mse"] for r in RunDir(tmp_path / "r").read_metrics() if r["phase"] == "vae"]
+    assert mse[-1] < 0.5 * mse[0]
+
+
+def test_cancel_then_resume_matches_uninterrupted(tmp_path, synthetic_file):
+    cfg = tiny_cfg(synthetic_file, checkpoint_every=7)
+    list(train_run(str(tmp_path / "a"), cfg))
+    n = {"k": 0}
+
+    def cancel():
+        n["k"] += 1
+        return n["k"] > 13                                   # stop in the middle of the VAE phase
+
+    recs = list(train_run(str(tmp_path / "b"), cfg, cancel=cancel))
+    assert recs[-1].status == "cancelled"
+    assert RunDir(tmp_path / "b").status()["status"] == "cancelled"
+    list(train_run(str(tmp_path / "b"), resume=True))
+    assert losses(tmp_path / "a") == losses(tmp_path / "b")
+
+
+def test_new_run_refuses_existing_dir(tmp_path, synthetic_file):
+    list(train_run(str(tmp_path / "r"), tiny_cfg(synthetic_file)))
+    with pytest.raises(RunError, match="already exists"):
+        list(train_run(str(tmp_path / "r"), tiny_cfg(synthetic_file)))
+    with pytest.raises(RunError, match="nothing to resume"):
+        list(train_run(str(tmp_path / "none"), resume=True))
+
+
+def test_failure_marks_run_failed(tmp_path, synthetic_file):
+    cfg = tiny_cfg(tmp_path / "missing.h5")
+    with pytest.raises(Exception):
+        list(train_run(str(tmp_path / "r"), cfg))
+    st = RunDir(tmp_path / "r").status()
+    assert st["status"] == "failed" and "missing.h5" in st["error"]
+
+
+def test_checkpoint_roundtrip_exact(tmp_path):
+    cfg = VAEConfig(latent_dim=8, encoder_hidden=(16,), policy_hidden=(8,))
+    a = build_vae(RunConfig(vae=cfg), 4, 3, 2, True)
+    opt = torch.optim.Adam(a.parameters(), 1e-3)
+    from lwd_core.models.vae import vae_loss
+    for _ in range(3):
+        vae_loss(a, torch.randn(2, 4, 3), torch.randn(2, 4, 2), torch.ones(2, 4))["loss"].backward()
+        opt.step()
+    g = torch.Generator().manual_seed(5)
+    torch.randn(3, generator=g)
+    save_checkpoint(tmp_path / "c.safetensors", a, opt, g, {"step": 3})
+    b = build_vae(RunConfig(vae=cfg), 4, 3, 2, True)
+    opt2 = torch.optim.Adam(b.parameters(), 1e-3)
+    g2 = torch.Generator()
+    meta = load_checkpoint(tmp_path / "c.safetensors", b, opt2, g2)
+    assert meta["step"] == 3
+    for (k, v), (k2, v2) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert k == k2 and torch.equal(v, v2)
+    s1, s2 = opt.state_dict()["state"], opt2.state_dict()["state"]
+    assert s1.keys() == s2.keys() and all(torch.equal(s1[i]["exp_avg_sq"], s2[i]["exp_avg_sq"]) for i in s1)
+    assert torch.equal(torch.randn(4, generator=g), torch.randn(4, generator=g2))
+
+
+def test_corrupt_checkpoint_is_a_clean_error(tmp_path):
+    p = tmp_path / "c.safetensors"
+    p.write_bytes(b"\x00" * 64)
+    (tmp_path / "c.json").write_text("{}")
+    with pytest.raises(RunError, match="not a valid safetensors"):
+        load_checkpoint(p, torch.nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize("section, kw, msg", [
+    ("vae", {"latent_dim": -3}, "`latent_dim` must be > 0, got -3"),
+    ("vae", {"decoder_size": "xxl"}, "`decoder_size` must be one of"),
+    ("vae", {"beta_kl": -1.0}, "`beta_kl` must be >= 0"),
+    ("vae", {"lr": 5.0}, "`lr` must be in (0, 1)"),
+    ("ddpm", {"beta_start": 0.1, "beta_end": 0.01}, "`beta_start` < `beta_end`"),
+    ("data", {"window": -1}, "`window` must be >= 0"),
+    ("data", {"short_episodes": "drop"}, "`short_episodes` must be one of"),
+    ("eval", {"sampler": "euler"}, "`sampler` must be one of"),
+])
+def test_config_validation(section, kw, msg):
+    with pytest.raises(ConfigError) as e:
+        RunConfig().replace(**{section: kw})
+    assert msg in str(e.value)
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(ConfigError, match="unknown config key `vae.latnt_dim`"):
+        RunConfig.from_dict({"vae": {"latnt_dim": 3}})
+
+
+def test_novelty_detects_copies():
+    mu = torch.randn(20, 4) * 3
+    lab = torch.zeros(20, dtype=torch.long)
+    copies = novelty(mu[:5].clone(), torch.zeros(5, dtype=torch.long), mu, lab)
+    assert copies["frac_copies"] == 1.0 and copies["nn_dist_median"] == 0.0
+    fresh = novelty(mu[:5] + 10.0, torch.zeros(5, dtype=torch.long), mu, lab)
+    assert fresh["frac_copies"] == 0.0 and fresh["novelty_ratio"] > 1.0
+
+
+def test_core_never_imports_qt():
+    code = ("import pkgutil, importlib, sys, lwd_core\n"
+            "for m in pkgutil.walk_packages(lwd_core.__path__, 'lwd_core.'): importlib.import_module(m.name)\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'pyqtgraph', 'shiboken6')]\n"
+            "assert not bad, bad\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
