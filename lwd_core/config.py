@@ -57,8 +57,10 @@ class VAEConfig:
     batch_size: int = 32
     steps: int = 4000
     states_per_window: int = 0        # states scored per window per step; 0 = all (unbiased subsample otherwise)
+    lr_schedule: str = "constant"     # "constant" or "cosine" (decays to 10% of lr at the last step)
 
     def __post_init__(self):
+        _choice(self, "lr_schedule", {"constant", "cosine"})
         self.encoder_hidden = tuple(self.encoder_hidden)
         self.policy_hidden = tuple(self.policy_hidden)
         for n in ("latent_dim", "batch_size", "steps"):
@@ -90,8 +92,10 @@ class DDPMConfig:
     steps: int = 6000
     clip_x0: bool = True              # clip predicted x0 to the (normalised) data range
     latent_samples_per_window: int = 8  # z ~ q(z|tau) draws per window used as diffusion data
+    lr_schedule: str = "constant"     # "constant" or "cosine"
 
     def __post_init__(self):
+        _choice(self, "lr_schedule", {"constant", "cosine"})
         for n in ("n_steps", "hidden", "n_blocks", "cond_dim", "batch_size", "steps", "latent_samples_per_window"):
             _pos(self, n)
         if not (0 < self.beta_start < self.beta_end < 1):
@@ -188,7 +192,7 @@ def preset(name: str) -> RunConfig:
     """Named configurations. `mt10` is the paper's MT10 set-up scaled to a 2-core CPU."""
     if name == "mt10":
         return RunConfig(name="mt10", env_id="mt10", data=DataConfig(window=500, holdout_fraction=0.0),
-                         vae=VAEConfig(steps=4000, states_per_window=100), ddpm=DDPMConfig())
+                         vae=VAEConfig(steps=10000, states_per_window=100), ddpm=DDPMConfig())
     if name == "mt10-snippets":
         return RunConfig(name="mt10-snippets", env_id="mt10", data=DataConfig(window=50),
                          vae=VAEConfig(steps=4000, states_per_window=50), ddpm=DDPMConfig())

@@ -2,6 +2,7 @@
 never print or plot; the CLI and the GUI iterate the same generators."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -158,9 +159,10 @@ def _train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRe
 
 def _run_phase(run: RunDir, cfg: RunConfig, phase: str, model: torch.nn.Module, opt: torch.optim.Optimizer,
                rng: torch.Generator, ckpt_path, total: int, meta: dict, resume: bool, cancel,
-               step_fn: Callable[[int], dict]) -> Iterator[StepRecord | PhaseEvent]:
+               step_fn: Callable[[int], dict], schedule: str = "constant") -> Iterator[StepRecord | PhaseEvent]:
     """Shared step/log/checkpoint/cancel loop for both phases. Returns 'finished' or 'cancelled'."""
     step = 0
+    base_lr = opt.param_groups[0]["lr"]
     if resume and ckpt_path.exists():
         m = load_checkpoint(ckpt_path, model, opt, rng)
         step = int(m["step"])
@@ -185,6 +187,9 @@ def _run_phase(run: RunDir, cfg: RunConfig, phase: str, model: torch.nn.Module, 
             run.set_status("cancelled", phase=phase, step=step, total=total)
             yield PhaseEvent(phase, f"cancelled at step {step}; resumable", "cancelled")
             return "cancelled"
+        if schedule == "cosine":  # a pure function of the step, so resuming needs no scheduler state
+            for g in opt.param_groups:
+                g["lr"] = base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
         losses, epoch = step_fn(step)
         step += 1
         if step % cfg.log_every == 0 or step == total:
@@ -216,7 +221,7 @@ def _train_vae(run, cfg, vae, win: Windows, meta, resume, cancel, device):
         return {"vae_loss": out["loss"].item(), "mse": out["mse"].item(), "kl": out["kl"].item()}, epoch
 
     return (yield from _run_phase(run, cfg, "vae", vae, opt, rng, run.vae_ckpt, cfg.vae.steps, meta, resume,
-                                  cancel, step_fn))
+                                  cancel, step_fn, cfg.vae.lr_schedule))
 
 
 @torch.no_grad()
@@ -268,7 +273,8 @@ def _train_ddpm(run, cfg, diff: GaussianDiffusion, lat, meta, resume, cancel, de
         return {"ddpm_loss": loss.item()}, epoch
 
     return (yield from _run_phase(run, cfg, "ddpm", diff, opt, rng, run.ddpm_ckpt, cfg.ddpm.steps,
-                                  {**meta, "latent_dim": cfg.vae.latent_dim}, resume, cancel, step_fn))
+                                  {**meta, "latent_dim": cfg.vae.latent_dim}, resume, cancel, step_fn,
+                                  cfg.ddpm.lr_schedule))
 
 
 def _fused(device) -> dict:

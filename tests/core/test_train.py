@@ -42,8 +42,9 @@ def test_training_reduces_vae_loss(tmp_path, synthetic_file):
     assert mse[-1] < 0.5 * mse[0]
 
 
-def test_cancel_then_resume_matches_uninterrupted(tmp_path, synthetic_file):
-    cfg = tiny_cfg(synthetic_file, checkpoint_every=7)
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_cancel_then_resume_matches_uninterrupted(tmp_path, synthetic_file, schedule):
+    cfg = tiny_cfg(synthetic_file, checkpoint_every=7, vae={"lr_schedule": schedule})
     list(train_run(str(tmp_path / "a"), cfg))
     n = {"k": 0}
 
