@@ -193,6 +193,9 @@ def preset(name: str) -> RunConfig:
     if name == "mt10":
         return RunConfig(name="mt10", env_id="mt10", data=DataConfig(window=500, holdout_fraction=0.0),
                          vae=VAEConfig(steps=10000, states_per_window=100), ddpm=DDPMConfig())
+    if name == "mt10-state":  # diffusion also conditioned on the episode's first observation (paper §3.3)
+        return RunConfig(name="mt10-state", env_id="mt10", data=DataConfig(window=500),
+                         vae=VAEConfig(steps=10000, states_per_window=100), ddpm=DDPMConfig(state_condition=True))
     if name == "mt10-snippets":
         return RunConfig(name="mt10-snippets", env_id="mt10", data=DataConfig(window=50),
                          vae=VAEConfig(steps=4000, states_per_window=50), ddpm=DDPMConfig())
@@ -210,4 +213,4 @@ def preset(name: str) -> RunConfig:
     raise ConfigError(f"unknown preset {name!r}; choose from {PRESETS}")
 
 
-PRESETS = ("mt10", "mt10-snippets", "mt10-quick", "tiny")
+PRESETS = ("mt10", "mt10-state", "mt10-snippets", "mt10-quick", "tiny")

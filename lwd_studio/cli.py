@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train the VAE, then the latent diffusion model")
     g = t.add_mutually_exclusive_group()
-    g.add_argument("--preset", help="named config: mt10, mt10-snippets, mt10-quick, tiny")
+    g.add_argument("--preset", help="named config: mt10, mt10-state, mt10-snippets, mt10-quick, tiny")
     g.add_argument("--config", type=Path, help="JSON config file (see config.json in any run directory)")
     t.add_argument("--dataset", type=Path, help="D4RL-layout HDF5 file (overrides the config)")
     t.add_argument("--env", help="environment id: mt10 or a gymnasium id (default: the file's env_id)")

@@ -93,7 +93,7 @@ def run_training(gen, desc: str = "") -> str:
                 if bar is not None:
                     bar.close()
                     bar = None
-                if rec.status in ("finished", "cancelled") and rec.phase == "done" or rec.status == "cancelled":
+                if rec.status == "cancelled" or rec.phase == "done":
                     status = rec.status
                 tqdm.write(f"[{rec.phase}] {rec.message}")
     finally:

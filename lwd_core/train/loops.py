@@ -113,7 +113,7 @@ def train_run(run_dir: str, cfg: RunConfig | None = None, resume: bool = False,
         run.create(cfg)
     try:
         yield from _train(run, cfg, resume, cancel)
-    except GeneratorExit:
+    except (GeneratorExit, KeyboardInterrupt):
         run.set_status("cancelled")
         raise
     except BaseException as e:
