@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -68,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Meta-World's scripted experts warn on every episode that their gains saturate; the env clips anyway.
+    warnings.filterwarnings("ignore", message=r"Constant\(s\) may be too high")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     from . import commands
     try:
         return int(getattr(commands, f"cmd_{args.cmd}")(args) or 0)
