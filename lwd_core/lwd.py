@@ -8,7 +8,7 @@ import torch
 
 from .errors import LWDError, RunError
 from .export import NumpyPolicyBatch
-from .io import load_tensors
+from .io import load_meta, load_tensors
 from .models.policy import split_theta
 from .train.checkpoint import load_checkpoint
 from .train.loops import build_diffusion, build_vae
@@ -23,7 +23,6 @@ class TrainedLWD:
         self.cfg = self.run.config()
         if not self.run.vae_ckpt.exists():
             raise RunError(f"{self.run.path}: no trained VAE checkpoint (train the run first)")
-        from .io import load_meta
         meta = load_meta(self.run.vae_ckpt)
         self.meta = meta
         self.label_names: list[str] = list(meta["label_names"])

@@ -66,7 +66,6 @@ class ScriptedExpert:
     def __init__(self, task: str):
         mw = _metaworld()
         name = "Sawyer" + "".join(p.capitalize() for p in check_task(task).split("-")) + "Policy"
-        name = name.replace("V3Policy", "V3Policy")
         if task == "peg-insert-side-v3":
             name = "SawyerPegInsertionSideV3Policy"
         self.task = task

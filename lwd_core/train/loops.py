@@ -208,7 +208,7 @@ def _run_phase(run: RunDir, cfg: RunConfig, phase: str, model: torch.nn.Module, 
 
 
 def _train_vae(run, cfg, vae, win: Windows, meta, resume, cancel, device):
-    opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, **_fused(device))
+    opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)  # 5x faster step than foreach on CPU
     rng = torch.Generator(device=device).manual_seed(cfg.seed)
     obs, act, mask = (torch.as_tensor(a) for a in (win.obs, win.act, win.mask))
 
@@ -258,7 +258,7 @@ def _train_ddpm(run, cfg, diff: GaussianDiffusion, lat, meta, resume, cancel, de
     s_mean, s_std = init_obs.mean(0), init_obs.std(0).clamp_min(1e-3)
     diff.set_normalizers(z_mean, z_std, lo - margin, hi + margin, s_mean, s_std)
     state_n = (init_obs - s_mean) / s_std
-    opt = torch.optim.Adam(diff.parameters(), lr=cfg.ddpm.lr, **_fused(device))
+    opt = torch.optim.Adam(diff.parameters(), lr=cfg.ddpm.lr, fused=True)
     rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     zn, cond, state_n = zn.to(device), cond.to(device), state_n.to(device)
     use_state = cfg.ddpm.state_condition
@@ -276,7 +276,3 @@ def _train_ddpm(run, cfg, diff: GaussianDiffusion, lat, meta, resume, cancel, de
                                   {**meta, "latent_dim": cfg.vae.latent_dim}, resume, cancel, step_fn,
                                   cfg.ddpm.lr_schedule))
 
-
-def _fused(device) -> dict:
-    # fused Adam is 5x faster than the foreach path on this CPU for the 27M-parameter VAE
-    return {"fused": True}

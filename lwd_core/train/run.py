@@ -50,7 +50,7 @@ class RunDir:
 
     def set_status(self, status: str, **fields: Any) -> None:
         assert status in STATUSES
-        st = {k: v for k, v in self.status().items() if k != "error"} if self.status_path.exists() else {}
+        st = {k: v for k, v in self.status().items() if k != "error"}
         st.update(fields, status=status, updated=time.time())
         atomic_write_json(self.status_path, st)
 
