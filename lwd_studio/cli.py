@@ -17,6 +17,9 @@ def _parser() -> argparse.ArgumentParser:
                                 "of policies from demonstrations.")
     sub = p.add_subparsers(dest="cmd", required=True)
 
+    la = sub.add_parser("launch", help="open the desktop app")
+    la.add_argument("--runs-dir", type=Path, default=None, help="where runs live (default: the per-user data folder)")
+
     c = sub.add_parser("collect", help="collect demonstrations into a D4RL-layout HDF5 file")
     c.add_argument("source", choices=["mt10"], help="data source (mt10: Meta-World scripted experts)")
     c.add_argument("--episodes-per-task", type=int, default=40)
@@ -56,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="for state-conditioned MT10 runs: the placement whose first observation conditions the sample")
 
     d = sub.add_parser("demo", help="collect, train and evaluate a small MT10 pipeline")
-    d.add_argument("--headless", action="store_true", help="run in the terminal (the app is not part of this build)")
+    d.add_argument("--headless", action="store_true", help="run in the terminal instead of the app")
     d.add_argument("--quick", action="store_true", help="smoke scale: about two minutes")
     d.add_argument("--out", type=Path, default=Path("lwd-demo"), help="working directory (default ./lwd-demo)")
     d.add_argument("--episodes", type=int, default=None, help="evaluation episodes per task")

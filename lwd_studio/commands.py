@@ -221,10 +221,18 @@ def cmd_sample(a) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- demo
+# ---------------------------------------------------------------- demo / launch
 def cmd_demo(a) -> int:
+    if not a.headless:
+        from .app import launch
+        return launch(a.out / "runs")
     from .demo import run_demo
     return run_demo(a)
+
+
+def cmd_launch(a) -> int:
+    from .app import launch
+    return launch(a.runs_dir)
 
 
 # ---------------------------------------------------------------- bench

@@ -79,8 +79,10 @@ class ScriptedExpert:
 
 
 class PlacedEnv:
-    """Gymnasium-style wrapper: reset(seed=s) puts the goal/objects at the placement drawn from s,
-    and `render()` returns frames the right way up (Meta-World's come out flipped)."""
+    """Gymnasium-style wrapper: reset(seed=s) puts the goal/objects at the placement drawn from s.
+
+    Meta-World 3.1 renders through gymnasium's MujocoRenderer, which already returns frames upright
+    (checked by eye: table legs down); older Meta-World needed a vertical flip, this one must not get one."""
 
     def __init__(self, task: str, render_mode: str | None = None):
         self.task = task
@@ -97,8 +99,7 @@ class PlacedEnv:
         return o.astype(np.float32), float(r), bool(term), bool(trunc), info
 
     def render(self):
-        frame = self.env.render()
-        return None if frame is None else np.ascontiguousarray(frame[::-1])
+        return self.env.render()
 
     def close(self):
         self.env.close()

@@ -203,6 +203,7 @@ def _run_phase(run: RunDir, cfg: RunConfig, phase: str, model: torch.nn.Module, 
             run.set_status("running", phase=phase, step=step, total=total)
     run.append_metrics(pending)
     save(True)
+    run.set_status("running", phase=phase, step=step, total=total)
     yield PhaseEvent(phase, f"{phase} finished at step {step}", "finished")
     return "finished"
 

@@ -81,3 +81,30 @@ class RunDir:
         keep = [r for r in self.read_metrics()
                 if order.get(r.get("phase"), 0) < order[phase] or (r.get("phase") == phase and r["step"] <= step)]
         atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+
+def summarize_run(path: Path) -> dict[str, Any]:
+    """One row of the run list, read from the run's files only (never raises on a broken run)."""
+    run = RunDir(path)
+    row: dict[str, Any] = {"path": str(path), "name": path.name, "dataset": "", "preset": "", "status": "broken",
+                           "step": 0, "total": 0, "phase": "", "best": None, "updated": 0.0, "error": ""}
+    try:
+        cfg = run.config()
+        row.update(dataset=Path(cfg.data.dataset).name, preset=cfg.name, decoder=cfg.vae.decoder_size)
+    except Exception as e:  # a half-written or foreign folder shows as broken, with the reason
+        row["error"] = str(e)
+        return row
+    st = run.status()
+    row.update(status=st.get("status", "created"), step=int(st.get("step", 0)), total=int(st.get("total", 0)),
+               phase=st.get("phase", ""), updated=float(st.get("updated", 0.0)), error=st.get("error", ""))
+    mse = [r["mse"] for r in run.read_metrics() if r.get("phase") == "vae" and "mse" in r]
+    row["best"] = min(mse) if mse else None
+    return row
+
+
+def list_runs(runs_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    d = Path(runs_dir)
+    if not d.is_dir():
+        return []
+    rows = [summarize_run(p) for p in sorted(d.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    return sorted(rows, key=lambda r: -r["updated"])

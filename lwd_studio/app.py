@@ -1,0 +1,23 @@
+"""`lwd-studio launch`: start the desktop app."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def default_runs_dir() -> Path:
+    from platformdirs import user_data_dir
+    return Path(user_data_dir("lwd-studio", appauthor=False)) / "runs"
+
+
+def launch(runs_dir: str | Path | None = None) -> int:
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("LWD Studio")
+    win = MainWindow(Path(runs_dir) if runs_dir else default_runs_dir())
+    win.show()
+    return app.exec()

@@ -1,0 +1,373 @@
+"""Main window: runs on the left; curves, latent map and MuJoCo view on the right. Everything it shows
+is read from run directories, so a restart loses nothing."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from lwd_core.config import preset
+from lwd_core.envs.mt10 import eval_placement_seed
+from lwd_core.io import atomic_write_json
+from lwd_core.train.run import RunDir, list_runs
+
+from .views.latent_map import LatentMapView
+from .views.losses import LossView
+from .views.rollout_viewer import RolloutViewer
+from .views.run_form import RunForm
+from .views.runs_panel import RunsPanel
+from .workers import GeneratorWorker, RolloutJob, RolloutService
+
+DEMO_EPISODES_PER_TASK = 5
+
+
+class MainWindow(QMainWindow):
+    training_started = Signal(str)
+    record_received = Signal(str, object)      # run path, StepRecord | PhaseEvent
+    run_finished = Signal(str, str)            # run path, status
+    run_failed = Signal(str, str)              # run path, message
+    error_shown = Signal(str)
+
+    def __init__(self, runs_dir: str | Path, confirm=None):
+        super().__init__()
+        self.setWindowTitle("LWD Studio")
+        self.runs_dir = Path(runs_dir)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.confirm = confirm or self._confirm_dialog
+        self.trainers: dict[str, GeneratorWorker] = {}
+        self.collector: GeneratorWorker | None = None
+        self.current: str | None = None
+        self.map = None
+
+        self.runs = RunsPanel()
+        self.losses = LossView()
+        self.latents = LatentMapView()
+        self.viewer = RolloutViewer()
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #fdecea; color: #8a1c1c; padding: 6px; border: 1px solid #f5c6cb;")
+        close = QPushButton("Dismiss")
+        close.clicked.connect(self.clear_error)
+        self.banner_box = QWidget()
+        bl = QHBoxLayout(self.banner_box)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self.banner, 1)
+        bl.addWidget(close)
+        self.banner_box.hide()
+
+        bottom = QSplitter(Qt.Horizontal)
+        bottom.addWidget(self.latents)
+        bottom.addWidget(self.viewer)
+        bottom.setSizes([560, 480])
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.losses)
+        right.addWidget(bottom)
+        right.setSizes([300, 520])
+        main = QSplitter(Qt.Horizontal)
+        main.addWidget(self.runs)
+        main.addWidget(right)
+        main.setSizes([430, 1050])
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.addWidget(self.banner_box)
+        lay.addWidget(main, 1)
+        self.setCentralWidget(central)
+        self.resize(1500, 900)
+
+        self.service = RolloutService(self)
+        self.service.map_ready.connect(self._on_map_ready)
+        self.service.samples_ready.connect(self._on_samples_ready)
+        self.service.service_failed.connect(self.show_error)
+        self.service.rollout_started.connect(self.viewer._on_rollout_started)
+        self.service.frame_rendered.connect(self.viewer._on_frame_rendered)
+        self.service.rollout_finished.connect(self.viewer._on_rollout_finished)
+        self.service.start()
+        self.viewer.export_failed.connect(self.show_error)
+
+        self.runs.selection_changed.connect(self._on_selection_changed)
+        self.runs.action_requested.connect(self._on_action_requested)
+        self.latents.point_clicked.connect(self._on_point_clicked)
+        self.latents.sample_clicked.connect(self._on_sample_clicked)
+        self.latents.blend_requested.connect(self._on_blend_requested)
+        self.latents.samples_requested.connect(self._on_samples_requested)
+
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setInterval(2000)
+        self.refresh_timer.timeout.connect(self.refresh)
+        self.refresh_timer.start()
+        self.refresh()
+        if not self.runs._paths:
+            self.statusBar().showMessage("No runs yet: press “Demo run” to collect a small MT10 dataset and train on it.")
+
+    # ------------------------------------------------------------------ runs
+    def refresh(self) -> None:
+        if self.current and not Path(self.current).is_dir():
+            self.show_error(f"run {Path(self.current).name} was deleted from disk")
+            self.current = None
+            self.map = None
+            self.latents.clear()
+        rows = list_runs(self.runs_dir)
+        for r in rows:  # a run whose worker died with the app shows its last written status
+            if r["path"] in self.trainers and r["status"] != "running":
+                r["status"] = "running"
+        self.runs.set_rows(rows)
+
+    def selected(self) -> list[str]:
+        return self.runs.selected_paths()
+
+    def _on_selection_changed(self, paths: list[str]) -> None:
+        shown = {}
+        for p in paths:
+            shown[p] = (Path(p).name, RunDir(p).read_metrics())
+        self.losses.show_runs(shown)
+        cur = paths[0] if len(paths) == 1 else None
+        if cur != self.current:
+            self.current = cur
+            self.map = None
+            self.latents.clear()
+            if cur and self._is_trained(cur):
+                self.service.prepare(cur)
+
+    @staticmethod
+    def _is_trained(path: str) -> bool:
+        run = RunDir(path)
+        return run.ddpm_ckpt.exists() and run.latents_path.exists()
+
+    def _on_action_requested(self, action: str) -> None:
+        try:
+            getattr(self, f"action_{action}")()
+        except Exception as e:  # any bad input surfaces in the banner; the app keeps going
+            self.show_error(str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+    def _one(self) -> str:
+        sel = self.selected()
+        if len(sel) != 1:
+            raise ValueError("select one run first")
+        return sel[0]
+
+    def action_new(self) -> str | None:
+        form = RunForm(self.runs_dir, self, dataset=self._last_dataset())
+        if form.exec() != RunForm.Accepted or form.config is None:
+            return None
+        return self.create_run(form.config)
+
+    def create_run(self, cfg) -> str:
+        path = self.runs_dir / cfg.name
+        RunDir(path).create(cfg)
+        self.refresh()
+        self.runs.select_path(str(path))
+        return str(path)
+
+    def action_start(self, path: str | None = None) -> None:
+        path = path or self._one()
+        run = RunDir(path)
+        self.start_training(path, resume=run.vae_ckpt.exists())
+
+    action_resume = action_start
+
+    def action_stop(self) -> None:
+        for p in self.selected():
+            if p in self.trainers:
+                self.trainers[p].cancel()
+                self.statusBar().showMessage(f"stopping {Path(p).name} after this step…")
+
+    def action_duplicate(self) -> None:
+        src = RunDir(self._one())
+        cfg = src.config()
+        name = f"{src.path.name}-copy"
+        i = 2
+        while (self.runs_dir / name).exists():
+            name, i = f"{src.path.name}-copy{i}", i + 1
+        self.create_run(cfg.replace(name=name))
+
+    def action_rename(self, new: str | None = None) -> None:
+        path = Path(self._one())
+        if str(path) in self.trainers:
+            raise ValueError("stop the run before renaming it")
+        if new is None:
+            new, ok = QInputDialog.getText(self, "Rename run", "New name:", text=path.name)
+            if not ok:
+                return
+        new = new.strip()
+        if not new or "/" in new or (self.runs_dir / new).exists():
+            raise ValueError(f"cannot rename to {new!r}: empty, invalid or taken")
+        run = RunDir(path)
+        cfg = run.config().replace(name=new)
+        path.rename(self.runs_dir / new)
+        atomic_write_json(self.runs_dir / new / "config.json", cfg.to_dict())
+        self.current = None
+        self.refresh()
+        self.runs.select_path(str(self.runs_dir / new))
+
+    def action_delete(self) -> None:
+        paths = self.selected()
+        if not paths:
+            raise ValueError("select a run first")
+        if any(p in self.trainers for p in paths):
+            raise ValueError("stop the run before deleting it")
+        names = ", ".join(Path(p).name for p in paths)
+        if not self.confirm(f"Delete {names}? Its checkpoints and metrics are removed from disk."):
+            return
+        for p in paths:
+            shutil.rmtree(p)
+        self.current = None
+        self.latents.clear()
+        self.refresh()
+
+    def _confirm_dialog(self, text: str) -> bool:
+        return QMessageBox.question(self, "LWD Studio", text) == QMessageBox.Yes
+
+    def _last_dataset(self) -> str:
+        demo = self.runs_dir / ".data" / "mt10-demo.h5"
+        return str(demo) if demo.exists() else ""
+
+    # ------------------------------------------------------------------ training
+    def start_training(self, path: str, resume: bool = False, cfg=None) -> GeneratorWorker:
+        if path in self.trainers:
+            raise ValueError(f"{Path(path).name} is already running")
+        from lwd_core.train.loops import train_run
+        run = RunDir(path)
+        cfg = cfg or run.config()
+        if not resume and run.metrics_path.exists():
+            raise ValueError(f"{Path(path).name} has training data already: use Resume")
+        worker = GeneratorWorker(lambda cancel: train_run(path, None if resume else cfg, resume=resume,
+                                                          cancel=cancel), self)
+        worker.item_produced.connect(lambda rec, p=path: self._on_record(p, rec))
+        worker.work_finished.connect(lambda st, p=path: self._on_worker_finished(p, st))
+        worker.work_failed.connect(lambda msg, p=path: self._on_worker_failed(p, msg))
+        self.trainers[path] = worker
+        worker.start()
+        self.training_started.emit(path)
+        self.statusBar().showMessage(f"training {Path(path).name}…")
+        self.refresh()
+        return worker
+
+    def _on_record(self, path: str, rec) -> None:
+        self.record_received.emit(path, rec)
+        if hasattr(rec, "step"):
+            self.losses.append(path, {"phase": rec.phase, "step": rec.step, "epoch": rec.epoch, **rec.losses})
+            self.statusBar().showMessage(f"{Path(path).name}: {rec.phase} step {rec.step}/{rec.total}")
+        else:
+            self.statusBar().showMessage(f"{Path(path).name}: {rec.message}")
+
+    def _finish_worker(self, path: str) -> None:
+        w = self.trainers.pop(path, None)
+        if w is not None:
+            w.wait(5000)
+            w.deleteLater()
+        self.refresh()
+
+    def _on_worker_finished(self, path: str, status: str) -> None:
+        self._finish_worker(path)
+        self.run_finished.emit(path, status)
+        self.statusBar().showMessage(f"{Path(path).name}: {status}")
+        if status == "finished" and self.current == path:
+            self.service.prepare(path)
+
+    def _on_worker_failed(self, path: str, msg: str) -> None:
+        self._finish_worker(path)
+        self.run_failed.emit(path, msg)
+        self.show_error(f"run {Path(path).name} failed: {msg}")
+
+    # ------------------------------------------------------------------ demo
+    def action_demo(self) -> None:
+        if self.collector is not None:
+            raise ValueError("the demo is already collecting data")
+        from lwd_core.data.mt10 import collect_mt10
+        data = self.runs_dir / ".data" / "mt10-demo.h5"
+        res: dict = {}
+
+        def make(cancel):
+            if data.exists():
+                return iter(())
+            return collect_mt10(DEMO_EPISODES_PER_TASK, 500, 0.1, 0, result=res)
+
+        self.collector = GeneratorWorker(make, self)
+        self.collector.item_produced.connect(
+            lambda p: self.statusBar().showMessage(f"demo: collecting MT10 episode {p.done}/{p.total} ({p.task})"))
+        self.collector.work_finished.connect(lambda st: self._on_demo_collected(data, res))
+        self.collector.work_failed.connect(lambda msg: (self._drop_collector(), self.show_error(f"demo: {msg}")))
+        self.collector.start()
+
+    def _drop_collector(self) -> None:
+        if self.collector is not None:
+            self.collector.wait(5000)
+            self.collector.deleteLater()
+            self.collector = None
+
+    def _on_demo_collected(self, data: Path, res: dict) -> None:
+        self._drop_collector()
+        try:
+            if "dataset" in res:
+                from lwd_core.data.hdf5 import save_dataset
+                save_dataset(res["dataset"], data)
+            name, i = "demo", 2
+            while (self.runs_dir / name).exists():
+                name, i = f"demo-{i}", i + 1
+            cfg = preset("mt10-quick").replace(name=name, data={"dataset": str(data)},
+                                               vae={"steps": 600}, ddpm={"steps": 1500})
+            path = self.create_run(cfg)
+            self.start_training(path)
+        except Exception as e:
+            self.show_error(f"demo: {e}")
+
+    # ------------------------------------------------------------------ latent map and rollouts
+    def _on_map_ready(self, lmap) -> None:
+        self.map = lmap
+        self.latents.set_map(lmap)
+
+    def _on_samples_requested(self) -> None:
+        if self.current and self.map is not None:
+            self.service.sample(self.current)
+
+    def _on_samples_ready(self, payload) -> None:
+        z, cond = payload
+        self.latents.set_samples(z, cond)
+
+    def _roll(self, latent: np.ndarray, cond: int, label: str) -> None:
+        if not self.current or self.map is None:
+            return
+        seed = eval_placement_seed(0, np.random.randint(0, 1000))
+        self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed, latent, label))
+
+    def _on_point_clicked(self, i: int) -> None:
+        m = self.map
+        self._roll(m.latents[i], int(m.label[i]), f"{m.label_names[m.label[i]]}, episode {m.episode[i]}")
+
+    def _on_sample_clicked(self, i: int) -> None:
+        z, cond = self.latents.samples
+        self._roll(z[i], int(cond[i]), f"sampled {self.map.label_names[cond[i]]} policy")
+
+    def _on_blend_requested(self, a: int, b: int, t: float) -> None:
+        m = self.map
+        z = (1 - t) * m.latents[a] + t * m.latents[b]
+        self._roll(z, int(m.label[a] if t < 0.5 else m.label[b]),
+                   f"blend {1 - t:.2f}·ep{m.episode[a]} + {t:.2f}·ep{m.episode[b]}")
+
+    # ------------------------------------------------------------------ errors and shutdown
+    def show_error(self, msg: str) -> None:
+        self.banner.setText(msg)
+        self.banner_box.show()
+        self.statusBar().showMessage(msg, 10_000)
+        self.error_shown.emit(msg)
+
+    def clear_error(self) -> None:
+        self.banner_box.hide()
+
+    def shutdown(self) -> None:
+        self.refresh_timer.stop()
+        for w in list(self.trainers.values()):
+            w.cancel()
+        for w in list(self.trainers.values()):
+            w.wait(30_000)
+        if self.collector is not None:
+            self.collector.wait(60_000)
+        self.service.stop()
+
+    def closeEvent(self, ev) -> None:
+        self.shutdown()
+        super().closeEvent(ev)

@@ -1,0 +1,114 @@
+"""Live loss curves: reconstruction MSE, KL and diffusion loss, overlaid for the selected runs.
+Curves are created once per run and updated with setData from a 25 Hz timer, only when data changed."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+PANELS = (("mse", "VAE reconstruction (action MSE)"), ("kl", "KL"), ("ddpm_loss", "diffusion loss"))
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
+
+
+def smooth(y: np.ndarray, alpha: float) -> np.ndarray:
+    if alpha <= 0 or len(y) == 0:
+        return y
+    out = np.empty_like(y)
+    acc = y[0]
+    for i, v in enumerate(y):  # EMA; a few thousand points at most per run
+        acc = alpha * acc + (1 - alpha) * v
+        out[i] = acc
+    return out
+
+
+class LossView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.log = QCheckBox("log y")
+        self.log.setChecked(True)
+        self.smoothing = QDoubleSpinBox()
+        self.smoothing.setRange(0.0, 0.99)
+        self.smoothing.setSingleStep(0.1)
+        self.smoothing.setValue(0.6)
+        self.xaxis = QComboBox()
+        self.xaxis.addItems(["step", "epoch"])
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("<b>Training curves</b>"))
+        bar.addStretch(1)
+        bar.addWidget(self.log)
+        bar.addWidget(QLabel("smoothing"))
+        bar.addWidget(self.smoothing)
+        bar.addWidget(QLabel("x axis"))
+        bar.addWidget(self.xaxis)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground("w")
+        self.plots: dict[str, pg.PlotItem] = {}
+        for i, (key, title) in enumerate(PANELS):
+            p = self.glw.addPlot(row=0, col=i, title=title)
+            p.showGrid(x=True, y=True, alpha=0.3)
+            p.setLogMode(y=True)
+            self.plots[key] = p
+        self.legend = self.plots["mse"].addLegend(offset=(-5, 5))
+        lay = QVBoxLayout(self)
+        lay.addLayout(bar)
+        lay.addWidget(self.glw, 1)
+        self.data: dict[str, list[dict]] = {}        # run path -> metric records
+        self.names: dict[str, str] = {}
+        self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.shown: list[str] = []
+        self.points_drawn = 0
+        self._dirty = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(40)                     # 25 Hz
+        self.timer.timeout.connect(self._on_timer)
+        self.timer.start()
+        for w in (self.log.toggled, self.smoothing.valueChanged, self.xaxis.currentIndexChanged):
+            w.connect(self._on_option_changed)
+
+    def show_runs(self, runs: dict[str, tuple[str, list[dict]]]) -> None:
+        """runs: path -> (display name, records). Replaces what is shown."""
+        for c in self.curves.values():
+            c.getViewBox() and c.getViewBox().removeItem(c)
+        self.legend.clear()
+        self.curves.clear()
+        self.data = {p: list(recs) for p, (_, recs) in runs.items()}
+        self.names = {p: n for p, (n, _) in runs.items()}
+        self.shown = list(runs)
+        for i, path in enumerate(self.shown):
+            color = PALETTE[i % len(PALETTE)]
+            for key, plot in self.plots.items():
+                c = plot.plot([], [], pen=pg.mkPen(color, width=2), name=self.names[path] if key == "mse" else None)
+                self.curves[(path, key)] = c
+        self._dirty = True
+
+    def append(self, path: str, record: dict) -> None:
+        if path in self.data:
+            self.data[path].append(record)
+            self._dirty = True
+
+    def _on_option_changed(self, *a) -> None:
+        for p in self.plots.values():
+            p.setLogMode(y=self.log.isChecked())
+        self._dirty = True
+
+    def _on_timer(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        xk = self.xaxis.currentText()
+        alpha = self.smoothing.value()
+        n = 0
+        for (path, key), curve in self.curves.items():
+            recs = [r for r in self.data.get(path, []) if key in r]
+            if not recs:
+                curve.setData([], [])
+                continue
+            x = np.array([r[xk] if xk in r else r["step"] for r in recs], float)
+            y = smooth(np.array([r[key] for r in recs], float), alpha)
+            if self.log.isChecked():
+                keep = y > 0
+                x, y = x[keep], y[keep]
+            curve.setData(x, y)
+            n += len(x)
+        self.points_drawn = n

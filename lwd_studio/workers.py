@@ -1,0 +1,219 @@
+"""Background work for the app. Every worker runs lwd_core generators off the GUI thread and talks to
+the GUI only through queued signals. Views never call torch; these workers do."""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+
+class GeneratorWorker(QThread):
+    """Iterate a generator in a thread. `make(cancel)` builds it; cancel() asks it to stop between items."""
+
+    item_produced = Signal(object)
+    work_finished = Signal(str)          # final status: "finished" or "cancelled"
+    work_failed = Signal(str)            # one-line message
+
+    def __init__(self, make: Callable[[Callable[[], bool]], Iterator], parent=None):
+        super().__init__(parent)
+        self._make = make
+        self._cancel = threading.Event()
+        self.status = "running"
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        status = "finished"
+        try:
+            for item in self._make(self._cancel.is_set):
+                self.item_produced.emit(item)
+                if getattr(item, "status", None) == "cancelled":
+                    status = "cancelled"
+        except Exception as e:  # the app must survive any training failure
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            self.status = "failed"
+            if os.environ.get("LWD_DEBUG"):
+                traceback.print_exc()
+            self.work_failed.emit(f"{type(e).__name__}: {msg}")
+            return
+        self.status = status
+        self.work_finished.emit(status)
+
+
+@dataclass
+class RolloutJob:
+    run_dir: str
+    condition: str
+    seed: int
+    latent: np.ndarray | None = None     # (latent_dim,) to decode; None = sample from the diffusion model
+    label: str = ""
+
+
+class RolloutService(QThread):
+    """One long-lived thread that owns the rendering envs (an EGL context belongs to its thread) and the
+    loaded run. Jobs: prepare a run (load it, build its latent map, warm an env) and roll out a latent."""
+
+    map_ready = Signal(object)           # LatentMap
+    samples_ready = Signal(object)       # (z (n, D), cond ids (n,))
+    frame_rendered = Signal(object, dict)  # frame (H, W, 3) uint8, {"t", "return", "success"}
+    rollout_started = Signal(dict)
+    rollout_finished = Signal(dict)
+    envs_warmed = Signal(str)            # run dir: every condition's renderer is ready
+    service_failed = Signal(str)
+
+    def __init__(self, parent=None, width: int = 480, height: int = 360):
+        super().__init__(parent)
+        self._jobs: queue.Queue = queue.Queue()
+        self._abort = threading.Event()
+        self._lwd = None
+        self._run_dir = ""
+        self._envs: dict[str, object] = {}
+        self.size = (width, height)
+        self.max_steps: int | None = None    # None: the env's own episode length
+        self.frame_every = 2                 # render every 2nd step: MT10 renders at ~12 frames/s on a CPU
+
+    # --- called from the GUI thread
+    def prepare(self, run_dir: str) -> None:
+        self._abort.set()
+        self._jobs.put(("prepare", run_dir))
+
+    def sample(self, run_dir: str, per_condition: int = 8) -> None:
+        self._abort.set()                # one thread owns the run: stop the rollout (its frames stay replayable)
+        self._jobs.put(("sample", (run_dir, per_condition)))
+
+    def roll(self, job: RolloutJob) -> None:
+        self._abort.set()                # a new click replaces the rollout in progress
+        self._jobs.put(("roll", job))
+
+    def stop(self) -> None:
+        self._abort.set()
+        self._jobs.put(("quit", None))
+        self.wait(10_000)
+
+    # --- the thread
+    def run(self) -> None:
+        try:
+            while True:
+                kind, arg = self._jobs.get()
+                if kind == "quit":
+                    break
+                try:
+                    getattr(self, f"_do_{kind}")(arg)
+                except Exception as e:
+                    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                    self.service_failed.emit(f"{type(e).__name__}: {msg}")
+        finally:
+            for env in self._envs.values():
+                env.close()
+            self._envs.clear()
+
+    def _load(self, run_dir: str):
+        if self._lwd is None or self._run_dir != run_dir:
+            from lwd_core.lwd import TrainedLWD
+            self._lwd = TrainedLWD(run_dir)
+            self._run_dir = run_dir
+        return self._lwd
+
+    def _env(self, env_id: str, condition: str):
+        key = f"{env_id}/{condition}"
+        if key not in self._envs:
+            if env_id == "mt10":
+                from lwd_core.envs.mt10 import PlacedEnv
+                env = PlacedEnv(condition, render_mode="rgb_array")
+                env.env.mujoco_renderer.width, env.env.mujoco_renderer.height = self.size
+            else:
+                import gymnasium as gym
+
+                from lwd_core.eval.evaluate import GymEnv
+                try:
+                    raw = gym.make(env_id, render_mode="rgb_array", width=self.size[0], height=self.size[1])
+                except TypeError:  # envs without a size option (classic control)
+                    raw = gym.make(env_id, render_mode="rgb_array")
+                env = GymEnv(raw)
+            self._envs[key] = env
+        return self._envs[key]
+
+    def _do_prepare(self, run_dir: str) -> None:
+        from lwd_core.analysis import latent_map
+        lwd = self._load(run_dir)
+        self.map_ready.emit(latent_map(lwd))
+        # Warm one renderer per condition (about 0.5 s each: env, EGL context, first frame) so that a
+        # click starts drawing at once; a click that arrives meanwhile is served after the current warm-up.
+        for c in lwd.label_names:
+            if not self._jobs.empty():
+                return
+            env = self._env(lwd.env_id, c)
+            env.reset(seed=0)
+            env.render()
+        self.envs_warmed.emit(run_dir)
+
+    def _do_sample(self, arg) -> None:
+        run_dir, n = arg
+        lwd = self._load(run_dir)
+        if lwd.cfg.ddpm.state_condition:
+            raise RuntimeError("this run's diffusion model is state-conditioned; sampled overlay needs a state")
+        cond = np.repeat(np.arange(len(lwd.label_names)), n)
+        z = lwd.sample_latents(cond, "ddim", lwd.cfg.eval.ddim_steps, seed=int(time.time()) % 100_000)
+        self.samples_ready.emit((z.numpy(), cond))
+
+    def _do_roll(self, job: RolloutJob) -> None:
+        import torch
+
+        from lwd_core.eval.rollout import rollout
+        self._abort.clear()
+        lwd = self._load(job.run_dir)
+        env = self._env(lwd.env_id, job.condition)
+        if job.latent is None:
+            z = lwd.sample_latents(np.array([lwd.condition_id(job.condition)]), "ddim", lwd.cfg.eval.ddim_steps,
+                                   seed=job.seed)
+        else:
+            z = torch.as_tensor(np.asarray(job.latent, np.float32))[None]
+        policy = lwd.policy_batch(lwd.decode(z)).policy(0)
+        info = {"condition": job.condition, "seed": job.seed, "label": job.label}
+        self.rollout_started.emit(info)
+        state = {"t": 0, "return": 0.0, "success": False}
+        env_step = env.step
+
+        def step(a):
+            if self._abort.is_set():
+                raise _Aborted
+            o, r, term, trunc, inf = env_step(a)
+            state["t"] += 1
+            state["return"] += r
+            state["success"] |= bool(inf.get("success", inf.get("is_success", False)))
+            return o, r, term, trunc, inf
+
+        env.step = step
+        env_render = env.render
+
+        def on_frame(_):
+            self.frame_rendered.emit(env_render(), dict(state))
+
+        def render():  # rollout() calls render() for every step; draw only every frame_every-th
+            return None
+
+        def maybe_frame(f):
+            if state["t"] % self.frame_every == 0:
+                on_frame(f)
+
+        env.render = render
+        try:
+            out = rollout(env, policy, job.seed, on_frame=maybe_frame, max_steps=self.max_steps)
+            self.rollout_finished.emit({**info, **out})
+        except _Aborted:
+            self.rollout_finished.emit({**info, **state, "aborted": True})
+        finally:
+            env.step = env_step
+            env.render = env_render
+
+
+class _Aborted(Exception):
+    pass
