@@ -20,7 +20,7 @@ from .views.losses import LossView
 from .views.rollout_viewer import RolloutViewer
 from .views.run_form import RunForm
 from .views.runs_panel import RunsPanel
-from .workers import GeneratorWorker, RolloutJob, RolloutService
+from .workers import GeneratorWorker, RolloutJob, RolloutService, preload
 
 DEMO_EPISODES_PER_TASK = 5
 
@@ -34,6 +34,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, runs_dir: str | Path, confirm=None):
         super().__init__()
+        preload()
         self.setWindowTitle("LWD Studio")
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -70,13 +71,13 @@ class MainWindow(QMainWindow):
         main = QSplitter(Qt.Horizontal)
         main.addWidget(self.runs)
         main.addWidget(right)
-        main.setSizes([430, 1050])
+        main.setSizes([560, 1040])
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.addWidget(self.banner_box)
         lay.addWidget(main, 1)
         self.setCentralWidget(central)
-        self.resize(1500, 900)
+        self.resize(1600, 950)
 
         self.service = RolloutService(self)
         self.service.map_ready.connect(self._on_map_ready)

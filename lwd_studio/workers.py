@@ -14,6 +14,26 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 
+def preload() -> None:
+    """Import the heavy modules once on the GUI thread at start-up. An import in a worker thread holds
+    the GIL for tens of milliseconds (hypnettorch pulls in matplotlib), which would stall the event loop."""
+    import sklearn.decomposition  # noqa: F401
+
+    import lwd_core.analysis  # noqa: F401
+    import lwd_core.data.mt10  # noqa: F401
+    import lwd_core.eval.evaluate  # noqa: F401
+    import lwd_core.train.loops  # noqa: F401
+    import torch
+
+    from lwd_core.config import VAEConfig
+    from lwd_core.models.vae import LWDVAE, vae_loss
+    # One tiny training step: torch initialises its CPU kernels (oneDNN, fused Adam) lazily, under the GIL.
+    vae = LWDVAE(VAEConfig(latent_dim=8, encoder_hidden=(8,), policy_hidden=(8,), states_per_window=2), 3, 2, 1, True)
+    opt = torch.optim.Adam(vae.parameters(), fused=True)
+    vae_loss(vae, torch.zeros(2, 3, 2), torch.zeros(2, 3, 1), torch.ones(2, 3))["loss"].backward()
+    opt.step()
+
+
 class GeneratorWorker(QThread):
     """Iterate a generator in a thread. `make(cancel)` builds it; cancel() asks it to stop between items."""
 

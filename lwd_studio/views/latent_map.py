@@ -48,6 +48,9 @@ class LatentMapView(QWidget):
         self.marks = pg.ScatterPlotItem(size=22, pen=pg.mkPen("k", width=2), brush=None)
         for it in (self.scatter, self.sampled, self.marks):
             self.plot.addItem(it)
+        self.placeholder = pg.TextItem("Select one trained run to see its latents.", color="#777", anchor=(0.5, 0.5))
+        self.plot.addItem(self.placeholder)
+        self.placeholder.setPos(0.5, 0.5)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setEnabled(False)
@@ -68,6 +71,8 @@ class LatentMapView(QWidget):
 
     # --- data
     def set_map(self, lmap) -> None:
+        self.placeholder.hide()
+        self.plot.enableAutoRange()
         self.map = lmap
         self.samples = None
         self.sel_a = self.sel_b = None
@@ -91,6 +96,8 @@ class LatentMapView(QWidget):
         self.sampled.clear()
         self.marks.clear()
         self.legend.clear()
+        self.placeholder.show()
+        self.plot.setRange(xRange=(0, 1), yRange=(0, 1))
 
     def _xy(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return coords[:, max(0, self.pcx.currentIndex())], coords[:, max(0, self.pcy.currentIndex())]

@@ -11,6 +11,15 @@ PANELS = (("mse", "VAE reconstruction (action MSE)"), ("kl", "KL"), ("ddpm_loss"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 
 
+class LogAxis(pg.AxisItem):
+    """Label only 1, 2 and 5 times a power of ten on log axes; pyqtgraph labels every minor tick."""
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        keep = [round(10 ** (v - np.floor(v + 1e-9)), 6) in (1.0, 2.0, 5.0) for v in values]
+        return [s if k else "" for s, k in zip(strings, keep)]
+
+
 def smooth(y: np.ndarray, alpha: float) -> np.ndarray:
     if alpha <= 0 or len(y) == 0:
         return y
@@ -45,7 +54,7 @@ class LossView(QWidget):
         self.glw.setBackground("w")
         self.plots: dict[str, pg.PlotItem] = {}
         for i, (key, title) in enumerate(PANELS):
-            p = self.glw.addPlot(row=0, col=i, title=title)
+            p = self.glw.addPlot(row=0, col=i, title=title, axisItems={"left": LogAxis("left")})
             p.showGrid(x=True, y=True, alpha=0.3)
             p.setLogMode(y=True)
             self.plots[key] = p

@@ -28,9 +28,13 @@ class RunsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.ElideMiddle)
         hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(QHeaderView.ResizeToContents)
+        hh.setSectionResizeMode(QHeaderView.Interactive)
         hh.setStretchLastSection(True)
+        for col, w in enumerate((90, 110, 80, 72, 90, 72)):
+            self.table.setColumnWidth(col, w)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.buttons: dict[str, QPushButton] = {}
         rows = [("new", "New run…", "demo", "Demo run"),

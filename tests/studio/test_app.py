@@ -96,7 +96,11 @@ def test_start_cancel_signals_in_order_and_curves(window, qtbot, synthetic_file)
 
 
 def test_event_loop_stays_responsive_during_training(window, qtbot, synthetic_file):
-    path = window.create_run(long_cfg(synthetic_file, steps=400))
+    # paper-sized VAE (256-d latent, 1024-512 encoder, 2x256 policy) so each step does real work
+    cfg = long_cfg(synthetic_file, steps=150).replace(vae={"latent_dim": 256, "encoder_hidden": [1024, 512],
+                                                          "policy_hidden": [256, 256], "batch_size": 32,
+                                                          "states_per_window": 30})
+    path = window.create_run(cfg)
     lateness = []
     clock = QElapsedTimer()
     timer = QTimer()
