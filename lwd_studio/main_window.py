@@ -22,7 +22,8 @@ from .views.run_form import RunForm
 from .views.runs_panel import RunsPanel
 from .workers import GeneratorWorker, RolloutJob, RolloutService, preload
 
-DEMO_EPISODES_PER_TASK = 5
+# The in-app demo: small enough to finish in about a minute on a 2-core CPU.
+DEMO = {"episodes_per_task": 5, "episode_length": 500, "vae_steps": 600, "ddpm_steps": 1500}
 
 
 class MainWindow(QMainWindow):
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
         self.collector: GeneratorWorker | None = None
         self.current: str | None = None
         self.map = None
+        self.demo = dict(DEMO)
 
         self.runs = RunsPanel()
         self.losses = LossView()
@@ -102,7 +104,12 @@ class MainWindow(QMainWindow):
         self.refresh_timer.start()
         self.refresh()
         if not self.runs._paths:
-            self.statusBar().showMessage("No runs yet: press “Demo run” to collect a small MT10 dataset and train on it.")
+            msg = ("No runs yet. Press “Demo run” to collect a small MT10 dataset (50 scripted-expert episodes) "
+                   "and train on it; curves, latent map and rollouts fill in as it goes. It takes about a minute.")
+            self.runs.hint.setText(msg)
+            self.runs.buttons["demo"].setDefault(True)
+            self.runs.buttons["demo"].setStyleSheet("font-weight: bold;")
+            self.statusBar().showMessage("No runs yet: press “Demo run”.")
 
     # ------------------------------------------------------------------ runs
     def refresh(self) -> None:
@@ -285,7 +292,7 @@ class MainWindow(QMainWindow):
         def make(cancel):
             if data.exists():
                 return iter(())
-            return collect_mt10(DEMO_EPISODES_PER_TASK, 500, 0.1, 0, result=res)
+            return collect_mt10(self.demo["episodes_per_task"], self.demo["episode_length"], 0.1, 0, result=res)
 
         self.collector = GeneratorWorker(make, self)
         self.collector.item_produced.connect(
@@ -310,7 +317,8 @@ class MainWindow(QMainWindow):
             while (self.runs_dir / name).exists():
                 name, i = f"demo-{i}", i + 1
             cfg = preset("mt10-quick").replace(name=name, data={"dataset": str(data)},
-                                               vae={"steps": 600}, ddpm={"steps": 1500})
+                                               vae={"steps": self.demo["vae_steps"]},
+                                               ddpm={"steps": self.demo["ddpm_steps"]})
             path = self.create_run(cfg)
             self.start_training(path)
         except Exception as e:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lwd_core.config import preset
-from lwd_core.train.run import RunDir
+from lwd_core.train.run import RunDir, list_runs
 
 pytest.importorskip("PySide6")
 from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
@@ -30,6 +30,25 @@ def window(qtbot, tmp_path):
 def long_cfg(dataset, name="r1", steps=100_000):
     return preset("tiny").replace(name=name, env_id="Pendulum-v1", data={"dataset": str(dataset)},
                                   vae={"steps": steps}, log_every=1, checkpoint_every=50)
+
+
+def test_first_launch_offers_demo(window):
+    assert "Demo run" in window.runs.hint.text() and window.runs.buttons["demo"].isDefault()
+
+
+def test_demo_run_collects_then_trains_with_live_curves(window, qtbot):
+    window.demo = {"episodes_per_task": 1, "episode_length": 40, "vae_steps": 30, "ddpm_steps": 30}
+    records = []
+    window.record_received.connect(lambda p, r: records.append(r))
+    with qtbot.waitSignal(window.run_finished, timeout=120_000) as sig:
+        window.action_demo()
+    path, status = sig.args
+    assert status == "finished" and path.endswith("demo")
+    assert (window.runs_dir / ".data" / "mt10-demo.h5").exists()
+    steps = [(r.phase, r.step) for r in records if hasattr(r, "step")]
+    assert ("vae", 30) in steps and ("ddpm", 30) in steps      # logged every 10 steps by the preset
+    assert RunDir(path).status()["status"] == "finished"
+    assert [r["name"] for r in list_runs(window.runs_dir)] == ["demo"]      # the data folder is not a run
 
 
 def test_form_validates_inline_and_creates_run(window, qtbot, synthetic_file):
@@ -196,6 +215,8 @@ def test_click_latent_point_renders_frames(qtbot, mt10_run):
         w.viewer.step()
         assert w.viewer.pos == 1
         assert w.viewer.export(str(mt10_run.parent / "roll.gif"))
+        assert w.viewer.export(str(mt10_run.parent / "roll.mp4"))
+        assert (mt10_run.parent / "roll.mp4").stat().st_size > 1000
         # blend two points
         w.latents.click_point(0)
         w.latents.click_point(4, shift=True)
