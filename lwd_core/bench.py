@@ -109,4 +109,49 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     res["ddpm_steps"] = cfg.ddpm.n_steps
     log(f"sample one policy: DDIM ({cfg.eval.ddim_steps} steps) {res['sample_ddim_ms']:.1f} ms, "
         f"DDPM ({cfg.ddpm.n_steps} steps) {res['sample_ddpm_ms']:.1f} ms (latent denoising + hypernetwork decode)")
+    res.update(inference_costs(res, quick, log))
     return res
+
+
+def inference_costs(res: dict, quick: bool, log) -> dict:
+    """Per-control-step cost of LWD, MLP-512 and Diffusion Policy on the same machine and inputs, and the cost
+    averaged over a 500-step MT10 episode: one policy generation per episode for LWD, one diffusion query per
+    action horizon (H_a = 8) for DP."""
+    from .baselines.diffusion_policy import DiffusionPolicyModel, DPSpec
+    from .baselines.mlp_bc import MLPBC
+    from .export import NumpyMLPPolicy
+    T, obs_dim, act_dim, n_tasks = 500, 39, 4, 10
+    out: dict = {}
+    mlp = MLPBC(obs_dim, act_dim, n_tasks, 512)
+    lin = [m for m in mlp.net if isinstance(m, torch.nn.Linear)]
+    np_mlp = NumpyMLPPolicy([(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in lin],
+                            np.zeros(obs_dim + n_tasks, np.float32), np.ones(obs_dim + n_tasks, np.float32))
+    x = np.random.randn(obs_dim + n_tasks).astype(np.float32)
+    n = 1000 if quick else 10000
+    out["mlp512_step_us"] = _median_time(lambda: [np_mlp.act(x) for _ in range(n)], 3) / n * 1e6
+    out["mlp512_params"] = mlp.n_params
+    hist, task = torch.randn(1, 2, obs_dim), torch.zeros(1, dtype=torch.long)
+    for size in ("large", "small"):
+        dp = DiffusionPolicyModel(DPSpec(obs_dim, act_dim, n_tasks, size)).eval()
+        out[f"dp_{size}_params"] = dp.n_params
+        out[f"dp_{size}_ddpm_query_ms"] = _median_time(lambda: dp.sample(hist, task), 2 if quick else 5, 1) * 1e3
+        out[f"dp_{size}_ddim_query_ms"] = _median_time(lambda: dp.sample(hist, task, 10), 5 if quick else 20) * 1e3
+    h_a = 8
+    queries = int(np.ceil(T / h_a))
+    lwd_ep = (res["sample_ddim_ms"] * 1e3 + T * res["policy_step_us"]) / T
+    out["lwd_episode_step_us"] = lwd_ep
+    for size in ("large", "small"):
+        for kind in ("ddpm", "ddim"):
+            # a DP step either pops a planned action (free) or runs a query
+            out[f"dp_{size}_{kind}_episode_step_us"] = queries * out[f"dp_{size}_{kind}_query_ms"] * 1e3 / T
+    out["dp_large_ddpm_over_lwd_episode"] = out["dp_large_ddpm_episode_step_us"] / lwd_ep
+    log(f"inference, per control step averaged over a {T}-step episode (DP re-plans every {h_a} steps):")
+    log(f"  LWD generated policy ({res['policy_params']} params, DDIM-{res['ddim_steps']} once per episode): "
+        f"{lwd_ep:.1f} us/step (step alone {res['policy_step_us']:.1f} us)")
+    log(f"  MLP-512 ({out['mlp512_params']} params): {out['mlp512_step_us']:.1f} us/step")
+    for size in ("large", "small"):
+        log(f"  DP-{size} ({out[f'dp_{size}_params']} params): DDPM-100 query {out[f'dp_{size}_ddpm_query_ms']:.1f} ms "
+            f"-> {out[f'dp_{size}_ddpm_episode_step_us']:.0f} us/step; DDIM-10 query "
+            f"{out[f'dp_{size}_ddim_query_ms']:.1f} ms -> {out[f'dp_{size}_ddim_episode_step_us']:.0f} us/step")
+    log(f"  DP-large DDPM / LWD, episode-averaged: {out['dp_large_ddpm_over_lwd_episode']:.0f}x")
+    return out

@@ -136,3 +136,13 @@ def test_collect_mt10_train_eval(tmp_path):
     assert set(res["per_condition"]) == {"reach-v3", "push-v3"}
     assert 0.0 <= res["mean_success"] <= 1.0 and res["heldout_placements"] is True
     assert "novelty" in res
+
+
+def test_bench_quick_writes_the_contract_keys(tmp_path):
+    r = cli("bench", "--quick", "--json", tmp_path / "b.json")
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((tmp_path / "b.json").read_text())
+    for k in ("train_step_matmul_ratio", "policy_step_us", "sample_ddim_ms", "sample_ddpm_ms",
+              "mlp512_step_us", "dp_large_ddpm_query_ms", "lwd_episode_step_us", "dp_large_ddpm_episode_step_us"):
+        assert isinstance(res[k], float) and res[k] > 0, k
+    assert res["policy_params"] == 77_060 and res["mlp512_params"] > 10 * res["policy_params"]
