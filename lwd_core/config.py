@@ -9,6 +9,8 @@ from typing import Any
 
 from .errors import ConfigError
 
+METHODS = ("lwd", "mlp_bc", "diffusion_policy")
+
 # Hypernetwork hidden layers per decoder size (paper appendix C.1, Table 3).
 DECODER_SIZES: dict[str, tuple[int, int]] = {"xs": (50, 50), "s": (100, 100), "m": (200, 200), "l": (400, 400)}
 
@@ -105,6 +107,31 @@ class DDPMConfig:
 
 
 @dataclass
+class BaselineConfig:
+    """Table 2 baselines: multi-task MLP behaviour cloning and Diffusion Policy (appendix C.6)."""
+    width: int = 512                  # MLP hidden width (5 hidden layers)
+    dp_size: str = "large"            # Diffusion Policy size: "small" or "large"
+    horizon: int = 16                 # DP prediction horizon
+    n_obs: int = 2                    # DP observation steps
+    n_action: int = 8                 # DP action horizon
+    dp_train_steps: int = 100         # DP diffusion steps
+    ddim_steps: int = 10              # DP inference steps (DDIM); 0 = full DDPM chain
+    lr: float = 1e-4
+    batch_size: int = 256
+    steps: int = 20000
+
+    def __post_init__(self):
+        for n in ("width", "horizon", "n_obs", "n_action", "dp_train_steps", "batch_size", "steps"):
+            _pos(self, n)
+        _pos(self, "ddim_steps", allow_zero=True)
+        _choice(self, "dp_size", {"small", "large"})
+        if self.n_obs > self.horizon or self.n_obs - 1 + self.n_action > self.horizon:
+            raise ConfigError(f"need n_obs - 1 + n_action <= horizon, got {self.n_obs}, {self.n_action}, {self.horizon}")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            raise ConfigError(f"`lr` must be in (0, 1), got {self.lr!r}")
+
+
+@dataclass
 class EvalConfig:
     episodes: int = 10                # per condition
     seed: int = 0
@@ -131,8 +158,11 @@ class RunConfig:
     vae: VAEConfig = field(default_factory=VAEConfig)
     ddpm: DDPMConfig = field(default_factory=DDPMConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    method: str = "lwd"               # "lwd", "mlp_bc" or "diffusion_policy"
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
 
     def __post_init__(self):
+        _choice(self, "method", set(METHODS))
         _pos(self, "seed", allow_zero=True)
         _pos(self, "log_every")
         _pos(self, "checkpoint_every")
@@ -145,7 +175,8 @@ class RunConfig:
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
         if not isinstance(d, dict):
             raise ConfigError("config must be a JSON object")
-        sub = {"data": DataConfig, "vae": VAEConfig, "ddpm": DDPMConfig, "eval": EvalConfig}
+        sub = {"data": DataConfig, "vae": VAEConfig, "ddpm": DDPMConfig, "eval": EvalConfig,
+               "baseline": BaselineConfig}
         kw = {}
         known = {f.name for f in fields(cls)}
         for k, v in d.items():

@@ -64,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", type=Path, default=Path("lwd-demo"), help="working directory (default ./lwd-demo)")
     d.add_argument("--episodes", type=int, default=None, help="evaluation episodes per task")
 
+    r = sub.add_parser("reproduce", help="reproduce a paper table or figure")
+    r.add_argument("what", choices=["table2"])
+    r.add_argument("--out", required=True, type=Path)
+    r.add_argument("--quick", action="store_true", help="smoke scale: a few minutes")
+    r.add_argument("--seeds", type=int, default=3)
+    r.add_argument("--episodes", type=int, default=15, help="evaluation episodes per task and seed")
+
     b = sub.add_parser("bench", help="measure training throughput, policy latency and sampling time")
     b.add_argument("--json", type=Path)
     b.add_argument("--quick", action="store_true", help="fewer repetitions")

@@ -132,8 +132,9 @@ def _check_resume_dataset(run, cfg: RunConfig) -> None:
 
 # ---------------------------------------------------------------- eval
 def format_table(res: dict) -> str:
-    methods = [m for m in ("lwd", "vae", "expert") if m in res["methods"]]
-    names = {"lwd": "LWD (sampled)", "vae": "VAE recon", "expert": "scripted expert"}
+    methods = [m for m in ("lwd", "vae", "expert", "mlp_bc", "diffusion_policy") if m in res["methods"]]
+    names = {"lwd": "LWD (sampled)", "vae": "VAE recon", "expert": "scripted expert", "mlp_bc": "MLP-BC",
+             "diffusion_policy": "Diffusion Policy"}
     conds = list(res["methods"][methods[0]]["per_condition"])
     w = max(12, max(len(c) for c in conds) + 1)
     key = "success" if res["methods"][methods[0]]["mean_success"] is not None else "return"
@@ -160,11 +161,15 @@ def format_table(res: dict) -> str:
 
 
 def run_eval(run_dir, ecfg: EvalConfig, methods, conditions=None) -> dict:
-    from lwd_core.eval.evaluate import evaluate
-    from lwd_core.lwd import TrainedLWD
-    lwd = TrainedLWD(run_dir)
+    from lwd_core.train.run import RunDir
     res: dict = {}
-    gen = evaluate(lwd, ecfg, conditions, methods, result=res)
+    if RunDir(run_dir).config().method != "lwd":
+        from lwd_core.eval.baselines import evaluate_baseline
+        gen = evaluate_baseline(run_dir, ecfg, conditions, result=res)
+    else:
+        from lwd_core.eval.evaluate import evaluate
+        from lwd_core.lwd import TrainedLWD
+        gen = evaluate(TrainedLWD(run_dir), ecfg, conditions, methods, result=res)
     bar = None
     for p in gen:
         if bar is None:
@@ -233,6 +238,14 @@ def cmd_demo(a) -> int:
 def cmd_launch(a) -> int:
     from .app import launch
     return launch(a.runs_dir)
+
+
+# ---------------------------------------------------------------- reproduce
+def cmd_reproduce(a) -> int:
+    if a.seeds <= 0 or a.episodes <= 0:
+        raise ConfigError("--seeds and --episodes must be > 0")
+    from .reproduce import run_table2
+    return run_table2(a)
 
 
 # ---------------------------------------------------------------- bench

@@ -111,8 +111,13 @@ def train_run(run_dir: str, cfg: RunConfig | None = None, resume: bool = False,
         if run.exists() and (run.vae_ckpt.exists() or run.metrics_path.exists()):
             raise RunError(f"{run.path}: run already exists; pass --resume or choose another directory")
         run.create(cfg)
+    if cfg.method == "lwd":
+        body = _train(run, cfg, resume, cancel)
+    else:
+        from .baselines import train_baseline
+        body = train_baseline(run, cfg, resume, cancel)
     try:
-        yield from _train(run, cfg, resume, cancel)
+        yield from body
     except (GeneratorExit, KeyboardInterrupt):
         run.set_status("cancelled")
         raise

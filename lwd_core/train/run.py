@@ -77,7 +77,7 @@ class RunDir:
 
     def truncate_metrics(self, phase: str, step: int) -> None:
         """On resume: drop records of `phase` after the checkpointed step (and of later phases)."""
-        order = {"vae": 0, "ddpm": 1}
+        order = {"vae": 0, "ddpm": 1, "mlp_bc": 0, "diffusion_policy": 0}
         keep = [r for r in self.read_metrics()
                 if order.get(r.get("phase"), 0) < order[phase] or (r.get("phase") == phase and r["step"] <= step)]
         atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
