@@ -98,6 +98,12 @@ class MainWindow(QMainWindow):
         self.latents.blend_requested.connect(self._on_blend_requested)
         self.latents.samples_requested.connect(self._on_samples_requested)
 
+        tb = self.addToolBar("main")
+        tb.setMovable(False)
+        act = tb.addAction("Compare Table 2 results…")
+        act.triggered.connect(lambda: self._on_action_requested("compare"))
+        self.compare_views: list = []
+
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(2000)
         self.refresh_timer.timeout.connect(self.refresh)
@@ -280,6 +286,20 @@ class MainWindow(QMainWindow):
         self._finish_worker(path)
         self.run_failed.emit(path, msg)
         self.show_error(f"run {Path(path).name} failed: {msg}")
+
+    def action_compare(self, path: str | None = None):
+        """Open a `reproduce table2` result (table2.json) as a table and a per-task bar chart."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from .views.compare import CompareView, load_table2
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Table 2 results", str(self.runs_dir), "table2.json (*.json)")
+            if not path:
+                return None
+        view = CompareView(load_table2(path), self, title=str(path))
+        view.show()
+        self.compare_views.append(view)
+        return view
 
     # ------------------------------------------------------------------ demo
     def action_demo(self) -> None:

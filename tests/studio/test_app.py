@@ -239,3 +239,19 @@ def test_click_latent_point_renders_frames(qtbot, mt10_run):
     finally:
         w.shutdown()
     assert not w.service.isRunning()
+
+
+def test_compare_view_shows_table2(window, qtbot, tmp_path):
+    from lwd_core.eval import table2 as T
+    tasks = list(T.PAPER["LWD"])
+    res = {n: [{"mean_success": 0.5, "episodes": 2, "per_condition": {t: {"success": 0.5} for t in tasks}}]
+           for n in T.METHODS}
+    agg = T.aggregate(res, {n: 1000 for n in T.METHODS})
+    (tmp_path / "table2.json").write_text(json.dumps(agg))
+    view = window.action_compare(str(tmp_path / "table2.json"))
+    qtbot.addWidget(view)
+    assert view.table.columnCount() == 6 and view.table.rowCount() == 13
+    assert view.table.item(1, 0).text() == "0.50"
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(Exception, match="not a table2.json"):
+        window.action_compare(str(tmp_path / "bad.json"))
