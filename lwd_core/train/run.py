@@ -97,7 +97,8 @@ def summarize_run(path: Path) -> dict[str, Any]:
     st = run.status()
     row.update(status=st.get("status", "created"), step=int(st.get("step", 0)), total=int(st.get("total", 0)),
                phase=st.get("phase", ""), updated=float(st.get("updated", 0.0)), error=st.get("error", ""))
-    mse = [r["mse"] for r in run.read_metrics() if r.get("phase") == "vae" and "mse" in r]
+    mse = [r.get("mse", r.get("loss")) for r in run.read_metrics()
+           if (r.get("phase") == "vae" and "mse" in r) or (r.get("phase") == "mlp_bc" and "loss" in r)]
     row["best"] = min(mse) if mse else None
     return row
 

@@ -8,6 +8,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 PANELS = (("mse", "VAE reconstruction (action MSE)"), ("kl", "KL"), ("ddpm_loss", "diffusion loss"))
+# baseline runs log one "loss": MLP-BC's action MSE goes with the reconstruction MSE, DP's with diffusion losses
+FALLBACK = {"mse": ("mlp_bc", "loss"), "ddpm_loss": ("diffusion_policy", "loss")}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 
 
@@ -110,6 +112,9 @@ class LossView(QWidget):
         n = 0
         for (path, key), curve in self.curves.items():
             recs = [r for r in self.data.get(path, []) if key in r]
+            if not recs and key in FALLBACK:
+                phase, k2 = FALLBACK[key]
+                recs = [{**r, key: r[k2]} for r in self.data.get(path, []) if r.get("phase") == phase and k2 in r]
             if not recs:
                 curve.setData([], [])
                 continue

@@ -25,6 +25,9 @@ class RunForm(QDialog):
         dl.setContentsMargins(0, 0, 0, 0)
         dl.addWidget(self.dataset, 1)
         dl.addWidget(browse)
+        self.method = QComboBox()
+        self.method.addItems(["lwd", "mlp_bc", "diffusion_policy"])
+        self.method.setToolTip("LWD, or a Table 2 baseline trained on the same data")
         self.base = QComboBox()
         self.base.addItems([p for p in PRESETS if p != "tiny"] + ["tiny"])
         self.tasks = QLabel("(from the dataset)")
@@ -43,7 +46,7 @@ class RunForm(QDialog):
         self.error.setStyleSheet("color: #c0392b;")
         self.error.setWordWrap(True)
         form = QFormLayout()
-        for label, w in (("Name", self.name), ("Dataset file", drow), ("Base preset", self.base),
+        for label, w in (("Name", self.name), ("Dataset file", drow), ("Method", self.method), ("Base preset", self.base),
                          ("Task set", self.tasks), ("Window length", self.window), ("Decoder size", self.decoder),
                          ("Latent dim", self.latent), ("beta_kl", self.beta), ("VAE steps", self.steps),
                          ("", self.epochs), ("Batch size", self.batch), ("Seed", self.seed),
@@ -61,6 +64,7 @@ class RunForm(QDialog):
         for w in (self.window, self.latent, self.steps, self.batch, self.seed, self.ddpm_steps):
             w.valueChanged.connect(self.validate)
         self.decoder.currentIndexChanged.connect(self.validate)
+        self.method.currentIndexChanged.connect(self.validate)
         self.state_cond.toggled.connect(self.validate)
         self.base.currentTextChanged.connect(self._on_base_changed)
         self._n_windows = None
@@ -115,10 +119,13 @@ class RunForm(QDialog):
             env = self._dataset_info()
             base = preset(self.base.currentText())
             cfg = base.replace(name=name, env_id=env or base.env_id, seed=self.seed.value(),
+                               method=self.method.currentText(),
                                data={"dataset": self.dataset.text().strip(), "window": self.window.value()},
                                vae={"decoder_size": self.decoder.currentText(), "latent_dim": self.latent.value(),
                                     "beta_kl": beta, "steps": self.steps.value(), "batch_size": self.batch.value()},
                                ddpm={"steps": self.ddpm_steps.value(), "state_condition": self.state_cond.isChecked()})
+            if cfg.method != "lwd":  # the step and batch fields drive the baseline's own optimiser
+                cfg = cfg.replace(baseline={"steps": self.steps.value(), "batch_size": self.batch.value()})
             if not cfg.env_id:
                 raise LWDError("the dataset has no env_id attribute; it cannot be evaluated")
         except (LWDError, ValueError) as e:
