@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--episodes", type=int, default=None, help="evaluation episodes per task")
 
     r = sub.add_parser("reproduce", help="reproduce a paper table or figure")
-    r.add_argument("what", choices=["table2"])
+    r.add_argument("what", choices=["table2", "fig7", "fig8"])
     r.add_argument("--out", required=True, type=Path)
     r.add_argument("--quick", action="store_true", help="smoke scale: a few minutes")
     r.add_argument("--seeds", type=int, default=3)

@@ -244,8 +244,8 @@ def cmd_launch(a) -> int:
 def cmd_reproduce(a) -> int:
     if a.seeds <= 0 or a.episodes <= 0:
         raise ConfigError("--seeds and --episodes must be > 0")
-    from .reproduce import run_table2
-    return run_table2(a)
+    from . import reproduce
+    return getattr(reproduce, f"run_{a.what}")(a)
 
 
 # ---------------------------------------------------------------- bench

@@ -10,25 +10,46 @@ from lwd_core.config import EvalConfig
 from lwd_core.io import atomic_write_bytes, atomic_write_json
 
 
-def run_table2(a) -> int:
+def ensure_dataset(out: Path, quick: bool) -> Path:
+    """The MT10 dataset every method of a study trains on (the same as `demo --headless` collects)."""
     from lwd_core.data.hdf5 import save_dataset
     from lwd_core.data.mt10 import collect_mt10
-    from lwd_core.eval import table2 as T
-    from lwd_core.train.loops import train_run
-    from lwd_core.train.run import RunDir
-
-    from .commands import format_table, run_eval, run_training
-    out: Path = a.out
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
     data = out / "mt10.h5"
     if not data.exists():
         res: dict = {}
-        n, L = (2, 100) if a.quick else (40, 500)
+        n, L = (2, 100) if quick else (40, 500)
         with tqdm(total=10 * n, desc="collect mt10", unit="ep") as bar:
             for _ in collect_mt10(n, L, 0.1, 0, result=res):
                 bar.update(1)
         save_dataset(res["dataset"], data)
+    return data
+
+
+def ensure_trained(run_dir: Path, cfg, desc: str) -> bool:
+    """Train, resume, or reuse a finished run. Returns False when training stopped early."""
+    from lwd_core.train.loops import train_run
+    from lwd_core.train.run import RunDir
+
+    from .commands import run_training
+    run = RunDir(run_dir)
+    if run.exists() and run.status().get("status") == "finished":
+        return True
+    resume = run.exists() and run.metrics_path.exists()
+    status = run_training(train_run(str(run.path), None if resume else cfg, resume=resume), desc=desc)
+    if status != "finished":
+        print(f"{desc} training {status}; rerun the command to resume")
+    return status == "finished"
+
+
+def run_table2(a) -> int:
+    from lwd_core.eval import table2 as T
+    from lwd_core.train.run import RunDir
+
+    from .commands import run_eval
+    out: Path = a.out
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    data = ensure_dataset(out, a.quick)
     seeds = list(range(1 if a.quick else a.seeds))
     episodes = 2 if a.quick else a.episodes
     results: dict[str, list[dict]] = {n: [] for n in T.METHODS}
@@ -36,14 +57,8 @@ def run_table2(a) -> int:
     for seed in seeds:
         for name in T.METHODS:
             run = RunDir(out / f"seed{seed}" / name.replace(" ", "_").replace("(", "").replace(")", ""))
-            if not (run.exists() and run.status().get("status") == "finished"):
-                cfg = T.method_config(name, str(data), seed, a.quick)
-                resume = run.exists() and run.metrics_path.exists()
-                status = run_training(train_run(str(run.path), None if resume else cfg, resume=resume),
-                                      desc=f"seed {seed} {name}: ")
-                if status != "finished":
-                    print(f"{name} seed {seed}: training {status}; rerun the command to resume")
-                    return 3
+            if not ensure_trained(run.path, T.method_config(name, str(data), seed, a.quick), f"seed {seed} {name}: "):
+                return 3
             ev = run_eval(run.path, EvalConfig(episodes=episodes, seed=seed), ("lwd",))
             atomic_write_json(run.path / "eval" / f"table2_seed{seed}.json", ev)
             tqdm.write(f"seed {seed} {name}: mean success {ev['mean_success']:.3f}")
@@ -64,3 +79,87 @@ def _lwd_params(run_dir) -> int:
     m = load_meta(Path(run_dir) / "checkpoints" / "vae.safetensors")
     from lwd_core.train.run import RunDir
     return PolicySpec(m["obs_dim"], m["act_dim"], tuple(RunDir(run_dir).config().vae.policy_hidden)).n_params
+
+
+def _vae_config(window: int, size: str, data: Path, quick: bool):
+    from lwd_core.config import preset
+    cfg = preset("mt10" if window >= 500 else "mt10-snippets").replace(
+        name=f"{size}-w{window}", data={"dataset": str(data), "window": window},
+        vae={"decoder_size": size}, ddpm={"steps": 1})   # these studies look at the VAE only
+    if quick:
+        cfg = cfg.replace(vae={"steps": 40, "encoder_hidden": [256]})
+    return cfg
+
+
+def run_fig7(a) -> int:
+    """PCA of the latents of full trajectories and of 50-step snippets, coloured by task (PC1/2 and PC3/4)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lwd_core.analysis import latent_map
+    from lwd_core.lwd import TrainedLWD
+    out: Path = a.out
+    out.mkdir(parents=True, exist_ok=True)
+    data = ensure_dataset(out, a.quick)
+    summary = {}
+    for window, tag in ((500, "full"), (50, "snippets")):
+        run_dir = out / f"xs-w{window}"
+        if not ensure_trained(run_dir, _vae_config(window, "xs", data, a.quick), f"fig7 {tag}: "):
+            return 3
+        m = latent_map(TrainedLWD(run_dir, need_diffusion=False))
+        fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+        for ax, (i, j) in zip(axes, ((0, 1), (2, 3))):
+            if max(i, j) >= m.coords.shape[1]:
+                ax.set_visible(False)
+                continue
+            for c, name in enumerate(m.label_names):
+                sel = m.label == c
+                ax.scatter(m.coords[sel, i], m.coords[sel, j], s=10, label=name, alpha=0.8)
+            ax.set_xlabel(f"PC{i + 1} ({m.explained[i]:.0%})")
+            ax.set_ylabel(f"PC{j + 1} ({m.explained[j]:.0%})")
+        axes[0].legend(fontsize=7, markerscale=1.5)
+        fig.suptitle(f"MT10 latents of {'full 500-step trajectories' if window >= 500 else '50-step snippets'}")
+        fig.tight_layout()
+        fig.savefig(out / f"fig7_{tag}.png", dpi=110)
+        plt.close(fig)
+        summary[tag] = {"windows": int(len(m.coords)), "explained_variance": [float(x) for x in m.explained]}
+    atomic_write_json(out / "fig7.json", summary)
+    print(f"wrote {out / 'fig7_full.png'} and {out / 'fig7_snippets.png'}")
+    return 0
+
+
+def run_fig8(a) -> int:
+    """Decoder-size ablation: VAE-reconstructed MT10 success for xs/s/m/l, full trajectories and snippets."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .commands import run_eval
+    out: Path = a.out
+    out.mkdir(parents=True, exist_ok=True)
+    data = ensure_dataset(out, a.quick)
+    episodes = 2 if a.quick else a.episodes
+    res: dict = {"episodes_per_task": episodes, "quick": bool(a.quick), "success": {}}
+    for window in (500, 50):
+        for size in ("xs", "s", "m", "l"):
+            run_dir = out / f"{size}-w{window}"
+            if not ensure_trained(run_dir, _vae_config(window, size, data, a.quick), f"fig8 {size} w{window}: "):
+                return 3
+            ev = run_eval(run_dir, EvalConfig(episodes=episodes), ("vae",))
+            res["success"][f"{size}-w{window}"] = ev["methods"]["vae"]["mean_success"]
+            tqdm.write(f"decoder {size}, window {window}: VAE-reconstructed success {ev['methods']['vae']['mean_success']:.3f}")
+    atomic_write_json(out / "fig8.json", res)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sizes = ["xs", "s", "m", "l"]
+    for window, label in ((500, "full trajectories (500)"), (50, "snippets (50)")):
+        ax.plot(sizes, [res["success"][f"{s}-w{window}"] for s in sizes], marker="o", label=label)
+    ax.set_xlabel("decoder size")
+    ax.set_ylabel("mean MT10 success (VAE-reconstructed)")
+    ax.set_ylim(0, 1.05)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "fig8.png", dpi=110)
+    plt.close(fig)
+    print(f"wrote {out / 'fig8.png'} and {out / 'fig8.json'}")
+    return 0

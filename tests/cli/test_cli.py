@@ -159,3 +159,19 @@ def test_reproduce_table2_quick(tmp_path):
     assert agg["methods"]["MLP 512"]["params"] > 10 * agg["methods"]["LWD"]["params"]
     md = (tmp_path / "t2" / "table2.md").read_text()
     assert "0.760" in md and "peg-insert-side-v3" in md        # the paper's numbers stand beside ours
+
+
+def test_reproduce_fig7_and_fig8_quick(tmp_path):
+    out = tmp_path / "figs"
+    r = cli("reproduce", "fig7", "--quick", "--out", out, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for f in ("fig7_full.png", "fig7_snippets.png"):
+        assert (out / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((out / "fig7.json").read_text())
+    assert summary["snippets"]["windows"] > summary["full"]["windows"]      # 100-step episodes cut into 50s
+    r = cli("reproduce", "fig8", "--quick", "--out", out, timeout=900)     # reuses the xs runs of fig7
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((out / "fig8.json").read_text())
+    assert set(res["success"]) == {f"{s}-w{w}" for s in ("xs", "s", "m", "l") for w in (500, 50)}
+    assert all(0.0 <= v <= 1.0 for v in res["success"].values())
+    assert (out / "fig8.png").stat().st_size > 1000
