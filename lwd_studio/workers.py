@@ -199,41 +199,6 @@ class RolloutService(QThread):
         policy = lwd.policy_batch(lwd.decode(z)).policy(0)
         info = {"condition": job.condition, "seed": job.seed, "label": job.label}
         self.rollout_started.emit(info)
-        state = {"t": 0, "return": 0.0, "success": False}
-        env_step = env.step
-
-        def step(a):
-            if self._abort.is_set():
-                raise _Aborted
-            o, r, term, trunc, inf = env_step(a)
-            state["t"] += 1
-            state["return"] += r
-            state["success"] |= bool(inf.get("success", inf.get("is_success", False)))
-            return o, r, term, trunc, inf
-
-        env.step = step
-        env_render = env.render
-
-        def on_frame(_):
-            self.frame_rendered.emit(env_render(), dict(state))
-
-        def render():  # rollout() calls render() for every step; draw only every frame_every-th
-            return None
-
-        def maybe_frame(f):
-            if state["t"] % self.frame_every == 0:
-                on_frame(f)
-
-        env.render = render
-        try:
-            out = rollout(env, policy, job.seed, on_frame=maybe_frame, max_steps=self.max_steps)
-            self.rollout_finished.emit({**info, **out})
-        except _Aborted:
-            self.rollout_finished.emit({**info, **state, "aborted": True})
-        finally:
-            env.step = env_step
-            env.render = env_render
-
-
-class _Aborted(Exception):
-    pass
+        out = rollout(env, policy, job.seed, on_frame=lambda f, st: self.frame_rendered.emit(f, st),
+                      max_steps=self.max_steps, frame_every=self.frame_every, should_stop=self._abort.is_set)
+        self.rollout_finished.emit({**info, **out})

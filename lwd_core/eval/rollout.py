@@ -6,16 +6,18 @@ from typing import Callable, Sequence
 import numpy as np
 
 
-def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray], None] | None = None,
-            max_steps: int | None = None, record: bool = False) -> dict:
-    """Run `policy` (reset()/act(obs)) for one episode; success = info['success'] or
-    info['is_success'] at any step. Returns return, success, length (and the trajectory if record)."""
+def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray, dict], None] | None = None,
+            max_steps: int | None = None, record: bool = False, frame_every: int = 1,
+            should_stop: Callable[[], bool] | None = None) -> dict:
+    """Run `policy` (reset()/act(obs)) for one episode; success = info['success'] or info['is_success'] at any
+    step. `on_frame(frame, {"t", "return", "success"})` gets a rendered frame every `frame_every` steps;
+    `should_stop()` can end the episode early (the result then has "aborted": True)."""
     max_steps = max_steps or getattr(env, "max_episode_steps", None) or 1000
     obs, _ = env.reset(seed=seed)
     policy.reset()
-    total, success, obs_l, act_l = 0.0, False, [], []
+    total, success, obs_l, act_l, aborted = 0.0, False, [], [], False
     if on_frame is not None:
-        on_frame(env.render())
+        on_frame(env.render(), {"t": 0, "return": 0.0, "success": False})
     t = 0
     for t in range(1, max_steps + 1):
         a = np.asarray(policy.act(obs), dtype=np.float32)
@@ -25,11 +27,16 @@ def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray], None] | Non
         obs, r, term, trunc, info = env.step(a)
         total += float(r)
         success |= bool(info.get("success", info.get("is_success", False)))
-        if on_frame is not None:
-            on_frame(env.render())
+        if on_frame is not None and t % frame_every == 0:
+            on_frame(env.render(), {"t": t, "return": total, "success": success})
         if term or trunc:
             break
+        if should_stop is not None and should_stop():
+            aborted = True
+            break
     out = {"return": total, "success": success, "length": t}
+    if aborted:
+        out["aborted"] = True
     if record:
         out["obs"], out["act"] = np.array(obs_l), np.array(act_l)
     return out

@@ -63,7 +63,7 @@ class Toward:
 
 def test_rollout_frames_and_success():
     frames = []
-    out = rollout(CountingEnv(), Toward(), seed=2, on_frame=frames.append, record=True)
+    out = rollout(CountingEnv(), Toward(), seed=2, on_frame=lambda f, st: frames.append(f), record=True)
     assert out["success"] and out["length"] == 20 and len(frames) == 21
     assert [f[0, 0, 0] for f in frames[:3]] == [0, 1, 2]
     assert out["obs"].shape == (20, 1) and out["act"].shape == (20, 1)
@@ -75,3 +75,17 @@ def test_rollout_batch_stops_each_env_at_its_own_end():
     res = rollout_batch(envs, lambda o: np.clip(-o, -0.5, 0.5), [2, -1], 50, record=True)
     assert [r["length"] for r in res] == [20, 20]
     assert res[0]["return"] == pytest.approx(-3.0) and res[1]["return"] == pytest.approx(-0.5)
+
+
+def test_rollout_frame_every_and_should_stop():
+    seen = []
+    out = rollout(CountingEnv(), Toward(), seed=2, on_frame=lambda f, st: seen.append(st["t"]), frame_every=5)
+    assert seen == [0, 5, 10, 15, 20] and "aborted" not in out
+    n = {"k": 0}
+
+    def stop():
+        n["k"] += 1
+        return n["k"] >= 3
+
+    out = rollout(CountingEnv(), Toward(), seed=2, should_stop=stop)
+    assert out["aborted"] and out["length"] == 3
