@@ -134,8 +134,8 @@ def inference_costs(res: dict, quick: bool, log) -> dict:
     for size in ("large", "small"):
         dp = DiffusionPolicyModel(DPSpec(obs_dim, act_dim, n_tasks, size)).eval()
         out[f"dp_{size}_params"] = dp.n_params
-        out[f"dp_{size}_ddpm_query_ms"] = _median_time(lambda: dp.sample(hist, task), 2 if quick else 5, 1) * 1e3
-        out[f"dp_{size}_ddim_query_ms"] = _median_time(lambda: dp.sample(hist, task, 10), 5 if quick else 20) * 1e3
+        out[f"dp_{size}_ddpm_query_ms"] = _median_time(lambda m=dp: m.sample(hist, task), 2 if quick else 5, 1) * 1e3
+        out[f"dp_{size}_ddim_query_ms"] = _median_time(lambda m=dp: m.sample(hist, task, 10), 5 if quick else 20) * 1e3
     h_a = 8
     queries = int(np.ceil(T / h_a))
     lwd_ep = (res["sample_ddim_ms"] * 1e3 + T * res["policy_step_us"]) / T

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
@@ -65,7 +64,7 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise RunError(f"{path}: checkpoint not found") from None
     try:
         return st_load(data)
-    except (SafetensorError, Exception) as e:  # safetensors raises several kinds on corrupt bytes
+    except Exception as e:  # safetensors raises several kinds (SafetensorError, ValueError...) on corrupt bytes
         raise RunError(f"{path}: not a valid safetensors file ({type(e).__name__})") from None
 
 

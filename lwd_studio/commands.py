@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
 
 from tqdm import tqdm
@@ -13,11 +11,6 @@ from lwd_core.errors import DatasetError, LWDError
 from lwd_core.io import atomic_write_json
 
 from .cli import CancelFlag
-
-
-def _threads():
-    import torch
-    torch.set_num_threads(max(1, torch.get_num_threads()))
 
 
 # ---------------------------------------------------------------- collect

@@ -84,6 +84,7 @@ def evaluate(lwd: TrainedLWD, cfg: EvalConfig, conditions: Sequence[str] | None 
     max_steps = min(cfg.max_steps, 500) if mt10 else cfg.max_steps
     per = {m: {} for m in methods}
     nov_z, nov_c = [], []
+    held: dict = {}                       # the run's dataset, loaded once if held-out demos are needed
     t0 = time.perf_counter()
     total = len(conds) * len(methods)
     done = 0
@@ -112,7 +113,9 @@ def evaluate(lwd: TrainedLWD, cfg: EvalConfig, conditions: Sequence[str] | None 
                 yield _progress(c, "lwd", done, total, per["lwd"][c])
             if "vae" in methods:
                 if demos is None:
-                    demos = _heldout_demos(lwd, cid, n)
+                    if "ds" not in held:
+                        held["ds"] = _heldout_dataset(lwd)
+                    demos = _heldout_demos(lwd, held["ds"], cid, n)
                 if demos:
                     L = max(len(d["obs"]) for d in demos)
                     O = np.zeros((len(demos), L, lwd.spec.obs_dim), np.float32)
@@ -146,13 +149,16 @@ def evaluate(lwd: TrainedLWD, cfg: EvalConfig, conditions: Sequence[str] | None 
         result.update(out)
 
 
-def _heldout_demos(lwd: TrainedLWD, cid: int, n: int) -> list[dict]:
-    """Held-out episodes of the run's dataset for this condition (non-MT10 runs)."""
+def _heldout_dataset(lwd: TrainedLWD):
     from ..data.hdf5 import load_dataset
-    held = lwd.meta.get("heldout_episodes") or []
-    if not held:
+    return load_dataset(lwd.meta["dataset"]) if lwd.meta.get("heldout_episodes") else None
+
+
+def _heldout_demos(lwd: TrainedLWD, ds, cid: int, n: int) -> list[dict]:
+    """Held-out episodes of the run's dataset for this condition (non-MT10 runs)."""
+    if ds is None:
         return []
-    ds = load_dataset(lwd.meta["dataset"])
+    held = lwd.meta["heldout_episodes"]
     b = ds.episode_bounds()
     lab = ds.episode_labels()
     tgt = ds.action_labels if ds.action_labels is not None else ds.actions

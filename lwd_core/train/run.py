@@ -97,10 +97,27 @@ def summarize_run(path: Path) -> dict[str, Any]:
     st = run.status()
     row.update(status=st.get("status", "created"), step=int(st.get("step", 0)), total=int(st.get("total", 0)),
                phase=st.get("phase", ""), updated=float(st.get("updated", 0.0)), error=st.get("error", ""))
+    row["best"] = _best_metric(run)
+    return row
+
+
+_BEST_CACHE: dict[str, tuple[tuple[float, int], float | None]] = {}
+
+
+def _best_metric(run: RunDir) -> float | None:
+    """Lowest reconstruction MSE (LWD) or BC loss; re-read only when metrics.jsonl changed."""
+    try:
+        st = run.metrics_path.stat()
+    except FileNotFoundError:
+        return None
+    key, stamp = str(run.metrics_path), (st.st_mtime, st.st_size)
+    if key in _BEST_CACHE and _BEST_CACHE[key][0] == stamp:
+        return _BEST_CACHE[key][1]
     mse = [r.get("mse", r.get("loss")) for r in run.read_metrics()
            if (r.get("phase") == "vae" and "mse" in r) or (r.get("phase") == "mlp_bc" and "loss" in r)]
-    row["best"] = min(mse) if mse else None
-    return row
+    best = min(mse) if mse else None
+    _BEST_CACHE[key] = (stamp, best)
+    return best
 
 
 def list_runs(runs_dir: str | os.PathLike) -> list[dict[str, Any]]:

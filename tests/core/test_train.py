@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lwd_core.config import ConfigError, RunConfig, VAEConfig, preset
-from lwd_core.errors import RunError
+from lwd_core.errors import DatasetError, RunError
 from lwd_core.lwd import TrainedLWD, novelty
 from lwd_core.train.checkpoint import load_checkpoint, save_checkpoint
 from lwd_core.train.loops import StepRecord, build_vae, train_run
@@ -69,7 +69,7 @@ def test_new_run_refuses_existing_dir(tmp_path, synthetic_file):
 
 def test_failure_marks_run_failed(tmp_path, synthetic_file):
     cfg = tiny_cfg(tmp_path / "missing.h5")
-    with pytest.raises(Exception):
+    with pytest.raises(DatasetError, match="missing.h5"):
         list(train_run(str(tmp_path / "r"), cfg))
     st = RunDir(tmp_path / "r").status()
     assert st["status"] == "failed" and "missing.h5" in st["error"]

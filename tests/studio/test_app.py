@@ -3,7 +3,6 @@ import json
 import shutil
 import time
 
-import numpy as np
 import pytest
 
 from lwd_core.config import preset
