@@ -7,6 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from lwd_core.config import EvalConfig
+from lwd_core.errors import ConfigError
 from lwd_core.io import atomic_write_bytes, atomic_write_json
 
 
@@ -41,11 +42,34 @@ def ensure_trained(run_dir: Path, cfg, desc: str) -> bool:
     return status == "finished"
 
 
+def cached_eval(run_dir: Path, ecfg: EvalConfig, methods, path: Path) -> dict:
+    """Evaluate a run, or reuse a saved result of the same episodes and seed that is newer than every checkpoint
+    (so rerunning a study after an interruption only evaluates what changed)."""
+    import json
+
+    from lwd_core.train.run import RunDir
+
+    from .commands import run_eval
+    kind = RunDir(run_dir).config().method           # a baseline's result is keyed by its method name
+    want = list(methods) if kind == "lwd" else [kind]
+    ckpts = list((Path(run_dir) / "checkpoints").glob("*.safetensors"))
+    if path.exists() and ckpts and path.stat().st_mtime >= max(c.stat().st_mtime for c in ckpts):
+        try:
+            ev = json.loads(path.read_text())
+            if ev.get("episodes") == ecfg.episodes and ev.get("seed") == ecfg.seed and \
+                    all(m in ev.get("methods", {}) for m in want):
+                return ev
+        except (OSError, ValueError):
+            pass                                   # unreadable or partial: evaluate again
+    ev = run_eval(run_dir, ecfg, methods)
+    atomic_write_json(path, ev)
+    return ev
+
+
 def run_table2(a) -> int:
     from lwd_core.eval import table2 as T
     from lwd_core.train.run import RunDir
 
-    from .commands import run_eval
     out: Path = a.out
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -59,8 +83,8 @@ def run_table2(a) -> int:
             run = RunDir(out / f"seed{seed}" / name.replace(" ", "_").replace("(", "").replace(")", ""))
             if not ensure_trained(run.path, T.method_config(name, str(data), seed, a.quick), f"seed {seed} {name}: "):
                 return 3
-            ev = run_eval(run.path, EvalConfig(episodes=episodes, seed=seed), ("lwd",))
-            atomic_write_json(run.path / "eval" / f"table2_seed{seed}.json", ev)
+            ev = cached_eval(run.path, EvalConfig(episodes=episodes, seed=seed), ("lwd",),
+                             run.path / "eval" / f"table2_seed{seed}.json")
             tqdm.write(f"seed {seed} {name}: mean success {ev['mean_success']:.3f}")
             results[name].append(ev)
             params[name] = ev.get("n_params") or _lwd_params(run.path)
@@ -81,14 +105,30 @@ def _lwd_params(run_dir) -> int:
     return PolicySpec(m["obs_dim"], m["act_dim"], tuple(RunDir(run_dir).config().vae.policy_hidden)).n_params
 
 
-def _vae_config(window: int, size: str, data: Path, quick: bool):
+def _vae_config(window: int, size: str, data: Path, quick: bool, steps: dict | None = None):
     from lwd_core.config import preset
     cfg = preset("mt10" if window >= 500 else "mt10-snippets").replace(
         name=f"{size}-w{window}", data={"dataset": str(data), "window": window},
         vae={"decoder_size": size}, ddpm={"steps": 1})   # these studies look at the VAE only
     if quick:
         cfg = cfg.replace(vae={"steps": 40, "encoder_hidden": [256]})
+    elif steps and steps.get(window):
+        cfg = cfg.replace(vae={"steps": steps[window]})
     return cfg
+
+
+def _vae_steps(a) -> dict:
+    """--vae-steps FULL[,SNIPPETS]: override the presets' VAE training steps (10000 full, 4000 snippets)."""
+    spec = getattr(a, "vae_steps", None)
+    if not spec:
+        return {}
+    try:
+        vals = [int(v) for v in str(spec).split(",")]
+    except ValueError:
+        raise ConfigError(f"--vae-steps wants one or two integers like 3000,4000, not {spec!r}") from None
+    if not 1 <= len(vals) <= 2 or min(vals) < 1:
+        raise ConfigError(f"--vae-steps wants one or two positive integers like 3000,4000, not {spec!r}")
+    return {500: vals[0], 50: vals[-1]}
 
 
 def run_fig7(a) -> int:
@@ -105,7 +145,7 @@ def run_fig7(a) -> int:
     summary = {}
     for window, tag in ((500, "full"), (50, "snippets")):
         run_dir = out / f"xs-w{window}"
-        if not ensure_trained(run_dir, _vae_config(window, "xs", data, a.quick), f"fig7 {tag}: "):
+        if not ensure_trained(run_dir, _vae_config(window, "xs", data, a.quick, _vae_steps(a)), f"fig7 {tag}: "):
             return 3
         m = latent_map(TrainedLWD(run_dir, need_diffusion=False))
         fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
@@ -135,19 +175,22 @@ def run_fig8(a) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .commands import run_eval
+    from lwd_core.train.run import RunDir
+    steps = _vae_steps(a)
     out: Path = a.out
     out.mkdir(parents=True, exist_ok=True)
     data = ensure_dataset(out, a.quick)
     episodes = 2 if a.quick else a.episodes
-    res: dict = {"episodes_per_task": episodes, "quick": bool(a.quick), "success": {}}
+    res: dict = {"episodes_per_task": episodes, "quick": bool(a.quick), "success": {}, "vae_steps": {}}
     for window in (500, 50):
         for size in ("xs", "s", "m", "l"):
             run_dir = out / f"{size}-w{window}"
-            if not ensure_trained(run_dir, _vae_config(window, size, data, a.quick), f"fig8 {size} w{window}: "):
+            if not ensure_trained(run_dir, _vae_config(window, size, data, a.quick, steps),
+                                  f"fig8 {size} w{window}: "):
                 return 3
-            ev = run_eval(run_dir, EvalConfig(episodes=episodes), ("vae",))
+            ev = cached_eval(run_dir, EvalConfig(episodes=episodes), ("vae",), run_dir / "eval" / "fig8.json")
             res["success"][f"{size}-w{window}"] = ev["methods"]["vae"]["mean_success"]
+            res["vae_steps"][f"{size}-w{window}"] = RunDir(run_dir).config().vae.steps
             tqdm.write(f"decoder {size}, window {window}: VAE-reconstructed success {ev['methods']['vae']['mean_success']:.3f}")
     atomic_write_json(out / "fig8.json", res)
     fig, ax = plt.subplots(figsize=(6, 4))
