@@ -26,13 +26,39 @@ def ensure_dataset(out: Path, quick: bool) -> Path:
     return data
 
 
+# Settings that do not change what a run learns; a reused run may differ from the requested config in these.
+_NOT_TRAINING = {"name", "log_every", "checkpoint_every", "device", "eval", "data.dataset"}
+
+
+def training_differences(saved, wanted) -> list[str]:
+    """The training settings in which a saved run's config differs from the wanted one, as 'key: saved -> wanted'."""
+    def flat(d: dict, pre: str = "") -> dict:
+        out = {}
+        for k, v in d.items():
+            key = f"{pre}{k}"
+            if key in _NOT_TRAINING:
+                continue
+            out.update(flat(v, key + ".") if isinstance(v, dict) else {key: v})
+        return out
+    a, b = flat(saved.to_dict()), flat(wanted.to_dict())
+    norm = (lambda v: list(v) if isinstance(v, tuple) else v)
+    return [f"{k}: {norm(a.get(k))} -> {norm(b.get(k))}" for k in sorted(set(a) | set(b))
+            if norm(a.get(k)) != norm(b.get(k))]
+
+
 def ensure_trained(run_dir: Path, cfg, desc: str) -> bool:
-    """Train, resume, or reuse a finished run. Returns False when training stopped early."""
+    """Train, resume, or reuse a finished run. Returns False when training stopped early. A run folder that
+    was made with other training settings is an error, not something to reuse silently."""
     from lwd_core.train.loops import train_run
     from lwd_core.train.run import RunDir
 
     from .commands import run_training
     run = RunDir(run_dir)
+    if run.exists():
+        diff = training_differences(run.config(), cfg)
+        if diff:
+            raise ConfigError(f"{run.path} was trained with other settings ({'; '.join(diff[:3])}); "
+                              "use another --out or delete that folder")
     if run.exists() and run.status().get("status") == "finished":
         return True
     resume = run.exists() and run.metrics_path.exists()

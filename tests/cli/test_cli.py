@@ -192,3 +192,19 @@ def test_reproduce_fig7_and_fig8_quick(tmp_path):
     assert set(res["success"]) == {f"{s}-w{w}" for s in ("xs", "s", "m", "l") for w in (500, 50)}
     assert all(0.0 <= v <= 1.0 for v in res["success"].values())
     assert (out / "fig8.png").stat().st_size > 1000
+
+
+def test_reproduce_refuses_a_run_folder_trained_with_other_settings(tmp_path):
+    from lwd_core.config import preset
+    from lwd_core.errors import ConfigError
+    from lwd_core.train.run import RunDir
+    from lwd_studio.reproduce import ensure_trained, training_differences
+
+    saved = preset("mt10").replace(vae={"steps": 10_000})
+    assert training_differences(saved, saved.replace(name="other", data={"dataset": "elsewhere.h5"})) == []
+    wanted = saved.replace(vae={"steps": 3000})
+    assert training_differences(saved, wanted) == ["vae.steps: 10000 -> 3000"]
+    RunDir(tmp_path / "run").create(saved)
+    with pytest.raises(ConfigError, match="vae.steps: 10000 -> 3000"):
+        ensure_trained(tmp_path / "run", wanted, "test: ")
+    assert RunDir(tmp_path / "run").config().vae.steps == 10_000        # the folder is left as it was
