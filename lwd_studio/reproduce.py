@@ -104,6 +104,7 @@ def run_table2(a) -> int:
     episodes = 2 if a.quick else a.episodes
     results: dict[str, list[dict]] = {n: [] for n in T.METHODS}
     params: dict[str, int] = {}
+    cost = {n: {"train_s": 0.0, "eval_s": 0.0} for n in T.METHODS}
     for seed in seeds:
         for name in T.METHODS:
             run = RunDir(out / f"seed{seed}" / name.replace(" ", "_").replace("(", "").replace(")", ""))
@@ -114,13 +115,35 @@ def run_table2(a) -> int:
             tqdm.write(f"seed {seed} {name}: mean success {ev['mean_success']:.3f}")
             results[name].append(ev)
             params[name] = ev.get("n_params") or _lwd_params(run.path)
+            cost[name]["train_s"] += train_seconds(run)
+            cost[name]["eval_s"] += float(ev.get("seconds", 0.0))
     agg = T.aggregate(results, params)
-    agg.update(seeds=seeds, episodes_per_task=episodes, quick=bool(a.quick), wall_time_s=time.perf_counter() - t0)
+    for name, c in cost.items():
+        agg["methods"][name].update(c)
+    # wall_time_s is this invocation's; compute_s sums every run's own training and evaluation time, so it also
+    # counts runs that an earlier, interrupted invocation finished.
+    agg.update(seeds=seeds, episodes_per_task=episodes, quick=bool(a.quick), wall_time_s=time.perf_counter() - t0,
+               compute_s=sum(c["train_s"] + c["eval_s"] for c in cost.values()))
     atomic_write_json(out / "table2.json", agg)
     atomic_write_bytes(out / "table2.md", T.markdown(agg).encode())
     print(T.markdown(agg))
-    print(f"wrote {out / 'table2.md'} and {out / 'table2.json'} in {agg['wall_time_s'] / 60:.1f} min")
+    print(f"wrote {out / 'table2.md'} and {out / 'table2.json'} in {agg['wall_time_s'] / 60:.1f} min "
+          f"(training and evaluation of all runs: {agg['compute_s'] / 60:.1f} min)")
     return 0
+
+
+def train_seconds(run) -> float:
+    """A run's recorded training time, summed over its phases (VAE + DDPM for LWD). `elapsed` restarts at 0 when
+    a run resumes, so each drop starts a new segment."""
+    done: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for rec in run.read_metrics():
+        if "elapsed" in rec:
+            ph, e = rec.get("phase", ""), float(rec["elapsed"])
+            if e < last.get(ph, 0.0):
+                done[ph] = done.get(ph, 0.0) + last[ph]
+            last[ph] = e
+    return sum(done.values()) + sum(last.values())
 
 
 def _lwd_params(run_dir) -> int:

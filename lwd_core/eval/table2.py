@@ -79,4 +79,9 @@ def markdown(agg: dict) -> str:
     lines.append("| **mean over seeds** | " + " | ".join(f"**{M[n]['mean']:.3f}** / {PAPER_MEAN[n]:.3f}"
                                                       for n in names) + " |")
     lines.append("| std over seeds | " + " | ".join(f"{M[n]['std']:.3f} / {PAPER_STD[n]:.3f}" for n in names) + " |")
+    if all("train_s" in M[n] for n in names):
+        lines.append("| seed means | " + " | ".join(", ".join(f"{v:.3f}" for v in M[n]["seed_means"])
+                                                   for n in names) + " |")
+        lines.append("| train + eval time, all seeds (min) | " + " | ".join(
+            f"{M[n]['train_s'] / 60:.1f} + {M[n]['eval_s'] / 60:.1f}" for n in names) + " |")
     return "\n".join(lines) + "\n"

@@ -156,6 +156,8 @@ def test_reproduce_table2_quick(tmp_path):
     for name, m in agg["methods"].items():
         assert 0.0 <= m["mean"] <= 1.0 and len(m["per_task"]) == 10 and m["params"] > 0, name
     assert agg["methods"]["LWD"]["params"] == 77_060
+    assert all(m["train_s"] > 0 and m["eval_s"] > 0 for m in agg["methods"].values())
+    assert agg["compute_s"] == pytest.approx(sum(m["train_s"] + m["eval_s"] for m in agg["methods"].values()))
     assert agg["methods"]["MLP 512"]["params"] > 10 * agg["methods"]["LWD"]["params"]
     md = (tmp_path / "t2" / "table2.md").read_text()
     assert "0.760" in md and "peg-insert-side-v3" in md        # the paper's numbers stand beside ours
@@ -208,3 +210,16 @@ def test_reproduce_refuses_a_run_folder_trained_with_other_settings(tmp_path):
     with pytest.raises(ConfigError, match="vae.steps: 10000 -> 3000"):
         ensure_trained(tmp_path / "run", wanted, "test: ")
     assert RunDir(tmp_path / "run").config().vae.steps == 10_000        # the folder is left as it was
+
+
+def test_train_seconds_adds_up_resumed_segments(tmp_path):
+    from lwd_core.config import preset
+    from lwd_core.train.run import RunDir
+    from lwd_studio.reproduce import train_seconds
+
+    run = RunDir(tmp_path / "run")
+    run.create(preset("tiny"))
+    run.append_metrics([{"phase": "vae", "step": s, "elapsed": e} for s, e in ((10, 1.0), (20, 2.0))] +
+                       [{"phase": "vae", "step": s, "elapsed": e} for s, e in ((30, 0.5), (40, 1.5))] +   # resumed
+                       [{"phase": "ddpm", "step": 10, "elapsed": 4.0}])
+    assert train_seconds(run) == pytest.approx(2.0 + 1.5 + 4.0)
