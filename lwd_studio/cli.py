@@ -69,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true", help="smoke scale: a few minutes")
     r.add_argument("--seeds", type=int, default=3)
     r.add_argument("--episodes", type=int, default=15, help="evaluation episodes per task and seed")
+    r.add_argument("--dp-steps", type=int, default=None,
+                   help="table2: Diffusion Policy training steps at batch 256 (default 5000, about 6 epochs)")
     r.add_argument("--vae-steps", metavar="FULL[,SNIPPETS]",
                    help="fig7/fig8: VAE training steps for full trajectories and snippets (default 10000,4000)")
 

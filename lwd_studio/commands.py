@@ -237,6 +237,8 @@ def cmd_launch(a) -> int:
 def cmd_reproduce(a) -> int:
     if a.seeds <= 0 or a.episodes <= 0:
         raise ConfigError("--seeds and --episodes must be > 0")
+    if a.dp_steps is not None and a.dp_steps <= 0:
+        raise ConfigError(f"--dp-steps must be > 0, got {a.dp_steps}")
     from . import reproduce
     return getattr(reproduce, f"run_{a.what}")(a)
 

@@ -108,7 +108,8 @@ def run_table2(a) -> int:
     for seed in seeds:
         for name in T.METHODS:
             run = RunDir(out / f"seed{seed}" / name.replace(" ", "_").replace("(", "").replace(")", ""))
-            if not ensure_trained(run.path, T.method_config(name, str(data), seed, a.quick), f"seed {seed} {name}: "):
+            if not ensure_trained(run.path, T.method_config(name, str(data), seed, a.quick, a.dp_steps),
+                                  f"seed {seed} {name}: "):
                 return 3
             ev = cached_eval(run.path, EvalConfig(episodes=episodes, seed=seed), ("lwd",),
                              run.path / "eval" / f"table2_seed{seed}.json")
@@ -188,13 +189,14 @@ def run_fig7(a) -> int:
 
     from lwd_core.analysis import latent_map
     from lwd_core.lwd import TrainedLWD
+    steps = _vae_steps(a)
     out: Path = a.out
     out.mkdir(parents=True, exist_ok=True)
     data = ensure_dataset(out, a.quick)
     summary = {}
     for window, tag in ((500, "full"), (50, "snippets")):
         run_dir = out / f"xs-w{window}"
-        if not ensure_trained(run_dir, _vae_config(window, "xs", data, a.quick, _vae_steps(a)), f"fig7 {tag}: "):
+        if not ensure_trained(run_dir, _vae_config(window, "xs", data, a.quick, steps), f"fig7 {tag}: "):
             return 3
         m = latent_map(TrainedLWD(run_dir, need_diffusion=False))
         fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))

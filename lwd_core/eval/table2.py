@@ -39,13 +39,16 @@ PAPER_STD = {"MLP 512": 0.072, "MLP 256": 0.04, "MLP 128": 0.061, "DP (large)": 
              "LWD": 0.052}
 
 
-def method_config(name: str, dataset: str, seed: int, quick: bool) -> RunConfig:
+MLP_STEPS, DP_STEPS = 20_000, 5_000     # default training steps of the baselines at batch 256 (25 and 6 epochs)
+
+
+def method_config(name: str, dataset: str, seed: int, quick: bool, dp_steps: int | None = None) -> RunConfig:
     method, over = METHODS[name]
     if method == "lwd":
         cfg = preset("mt10-quick" if quick else "mt10")
     else:
         cfg = preset("mt10")
-        steps = 60 if quick else (20_000 if method == "mlp_bc" else 5_000)
+        steps = 60 if quick else (MLP_STEPS if method == "mlp_bc" else dp_steps or DP_STEPS)
         cfg = cfg.replace(method=method, baseline={**over, "steps": steps, "batch_size": 64 if quick else 256})
     if quick and method == "lwd":
         cfg = cfg.replace(vae={"steps": 60}, ddpm={"steps": 60})

@@ -172,11 +172,12 @@ def test_reproduce_table2_quick(tmp_path):
     assert {n: m["mean"] for n, m in again["methods"].items()} == {n: m["mean"] for n, m in agg["methods"].items()}
 
 
-@pytest.mark.parametrize("spec", ["abc", "0", "1,2,3"])
-def test_reproduce_rejects_bad_vae_steps(tmp_path, spec):
-    r = cli("reproduce", "fig8", "--out", tmp_path / "f8", "--vae-steps", spec)
+@pytest.mark.parametrize("what,flag,spec", [("fig8", "--vae-steps", "abc"), ("fig8", "--vae-steps", "0"),
+                                            ("fig7", "--vae-steps", "1,2,3"), ("table2", "--dp-steps", "-5")])
+def test_reproduce_rejects_bad_step_counts(tmp_path, what, flag, spec):
+    r = cli("reproduce", what, "--out", tmp_path / "f8", flag, spec)
     assert r.returncode != 0 and "Traceback" not in r.stderr
-    assert "--vae-steps" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert flag in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "f8").exists()
 
 
