@@ -65,7 +65,8 @@ def aggregate(results: dict[str, list[dict]], params: dict[str, int]) -> dict:
         out["methods"][name] = {"per_task": tasks, "mean": float(np.mean(means)), "std": float(np.std(means)),
                                 "seed_means": means, "params": params.get(name),
                                 "episodes_per_task": per_seed[0]["episodes"] if per_seed else 0,
-                                "paper_mean": PAPER_MEAN[name], "paper_params_k": PAPER_PARAMS_K[name]}
+                                "paper_mean": PAPER_MEAN[name], "paper_std": PAPER_STD[name],
+                                "paper_params_k": PAPER_PARAMS_K[name]}
     return out
 
 

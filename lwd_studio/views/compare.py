@@ -33,33 +33,47 @@ class CompareView(QDialog):
         names = [n for n in ORDER if n in agg["methods"]]
         tasks = agg["tasks"]
         M = agg["methods"]
+        # Summary rows first, so the headline numbers are visible without scrolling.
         self.table = QTableWidget(len(tasks) + 3, len(names))
         self.table.setHorizontalHeaderLabels(names)
-        self.table.setVerticalHeaderLabels(["parameters"] + [t.replace("-v3", "") for t in tasks] + ["mean", "paper mean"])
+        self.table.setVerticalHeaderLabels(["parameters", "mean ± std over seeds", "paper mean ± std"]
+                                           + [t.replace("-v3", "") for t in tasks])
         for j, n in enumerate(names):
-            cells = [f"{(M[n].get('params') or 0) / 1e3:.1f}k"]
-            cells += [f"{M[n]['per_task'].get(t, float('nan')):.2f}" for t in tasks]
-            cells += [f"{M[n]['mean']:.3f} ± {M[n]['std']:.3f}", f"{M[n].get('paper_mean', float('nan')):.3f}"]
+            m = M[n]
+            cells = [f"{(m.get('params') or 0) / 1e3:.1f}k", f"{m['mean']:.3f} ± {m['std']:.3f}",
+                     f"{m.get('paper_mean', float('nan')):.3f}"
+                     + (f" ± {m['paper_std']:.3f}" if "paper_std" in m else "")]
+            cells += [f"{m['per_task'].get(t, float('nan')):.2f}" for t in tasks]
             for i, c in enumerate(cells):
                 it = QTableWidgetItem(c)
                 it.setTextAlignment(Qt.AlignCenter)
+                if i == 1:
+                    f = it.font()
+                    f.setBold(True)
+                    it.setFont(f)
                 self.table.setItem(i, j, it)
-        self.plot = pg.PlotWidget(background="w", title="success per task")
-        self.plot.addLegend(offset=(5, 5))
+        self.table.resizeColumnsToContents()
+        # Bars per task, plus a last "mean" group with the seed-to-seed standard deviation as error bars.
+        self.plot = pg.PlotWidget(background="w", title="success per task (last group: mean ± std over seeds)")
+        self.plot.addLegend(offset=(10, 5), colCount=len(names))
+        groups = [t.replace("-v3", "").replace("-topdown", "").replace("-side", "") for t in tasks] + ["mean"]
         w = 0.8 / max(1, len(names))
-        x = np.arange(len(tasks))
+        x = np.arange(len(groups))
         for j, n in enumerate(names):
-            ys = [M[n]["per_task"].get(t, 0.0) for t in tasks]
-            self.plot.addItem(pg.BarGraphItem(x=x - 0.4 + (j + 0.5) * w, height=ys, width=w,
-                                              brush=PALETTE[j % len(PALETTE)], name=n))
-            self.plot.plot([], [], pen=None, symbol="s", symbolBrush=PALETTE[j % len(PALETTE)], name=n)
-        self.plot.getAxis("bottom").setTicks([[(i, t.replace("-v3", "")) for i, t in enumerate(tasks)]])
-        self.plot.setYRange(0, 1.05)
+            ys = [M[n]["per_task"].get(t, 0.0) for t in tasks] + [M[n]["mean"]]
+            xj = x - 0.4 + (j + 0.5) * w
+            self.plot.addItem(pg.BarGraphItem(x=xj, height=ys, width=w, brush=PALETTE[j % len(PALETTE)], name=n))
+            self.plot.addItem(pg.ErrorBarItem(x=xj[-1:], y=np.array(ys[-1:]), height=np.array([2 * M[n]["std"]]),
+                                              beam=w * 0.6, pen=pg.mkPen("k", width=1.5)))
+        self.plot.getAxis("bottom").setTicks([list(enumerate(groups))])
+        self.plot.setYRange(0, 1.2)                         # headroom for the one-row legend above the bars
+        self.plot.setXRange(-0.6, len(groups) - 0.4)
         info = QLabel(f"seeds {agg.get('seeds')}, {agg.get('episodes_per_task')} episodes per task and seed"
                       f"{' (quick scale)' if agg.get('quick') else ''}")
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.plot)
+        split.setSizes([330, 470])
         lay = QVBoxLayout(self)
         lay.addWidget(info)
         lay.addWidget(split, 1)

@@ -250,7 +250,9 @@ def test_compare_view_shows_table2(window, qtbot, tmp_path):
     view = window.action_compare(str(tmp_path / "table2.json"))
     qtbot.addWidget(view)
     assert view.table.columnCount() == 6 and view.table.rowCount() == 13
-    assert view.table.item(1, 0).text() == "0.50"
+    assert view.table.item(3, 0).text() == "0.50"
+    assert view.table.horizontalHeaderItem(0).text() == "LWD"
+    assert view.table.item(1, 0).text() == "0.500 ± 0.000" and view.table.item(2, 0).text() == "0.760 ± 0.052"
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(Exception, match="not a table2.json"):
         window.action_compare(str(tmp_path / "bad.json"))
