@@ -181,18 +181,22 @@ def _vae_steps(a) -> dict:
     return {500: vals[0], 50: vals[-1]}
 
 
-def run_fig7(a) -> int:
-    """PCA of the latents of full trajectories and of 50-step snippets, coloured by task (PC1/2 and PC3/4)."""
+def _vae_study(a):
+    """Shared start of fig7/fig8: validated --vae-steps, the output folder and its MT10 dataset, and pyplot."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from lwd_core.analysis import latent_map
-    from lwd_core.lwd import TrainedLWD
     steps = _vae_steps(a)
     out: Path = a.out
     out.mkdir(parents=True, exist_ok=True)
-    data = ensure_dataset(out, a.quick)
+    return plt, out, ensure_dataset(out, a.quick), steps
+
+
+def run_fig7(a) -> int:
+    """PCA of the latents of full trajectories and of 50-step snippets, coloured by task (PC1/2 and PC3/4)."""
+    from lwd_core.analysis import latent_map
+    from lwd_core.lwd import TrainedLWD
+    plt, out, data, steps = _vae_study(a)
     summary = {}
     for window, tag in ((500, "full"), (50, "snippets")):
         run_dir = out / f"xs-w{window}"
@@ -222,26 +226,18 @@ def run_fig7(a) -> int:
 
 def run_fig8(a) -> int:
     """Decoder-size ablation: VAE-reconstructed MT10 success for xs/s/m/l, full trajectories and snippets."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from lwd_core.train.run import RunDir
-    steps = _vae_steps(a)
-    out: Path = a.out
-    out.mkdir(parents=True, exist_ok=True)
-    data = ensure_dataset(out, a.quick)
+    plt, out, data, steps = _vae_study(a)
     episodes = 2 if a.quick else a.episodes
     res: dict = {"episodes_per_task": episodes, "quick": bool(a.quick), "success": {}, "vae_steps": {}}
     for window in (500, 50):
         for size in ("xs", "s", "m", "l"):
             run_dir = out / f"{size}-w{window}"
-            if not ensure_trained(run_dir, _vae_config(window, size, data, a.quick, steps),
-                                  f"fig8 {size} w{window}: "):
+            cfg = _vae_config(window, size, data, a.quick, steps)
+            if not ensure_trained(run_dir, cfg, f"fig8 {size} w{window}: "):
                 return 3
             ev = cached_eval(run_dir, EvalConfig(episodes=episodes), ("vae",), run_dir / "eval" / "fig8.json")
             res["success"][f"{size}-w{window}"] = ev["methods"]["vae"]["mean_success"]
-            res["vae_steps"][f"{size}-w{window}"] = RunDir(run_dir).config().vae.steps
+            res["vae_steps"][f"{size}-w{window}"] = cfg.vae.steps     # a reused run has the same (checked)
             tqdm.write(f"decoder {size}, window {window}: VAE-reconstructed success {ev['methods']['vae']['mean_success']:.3f}")
     atomic_write_json(out / "fig8.json", res)
     fig, ax = plt.subplots(figsize=(6, 4))
