@@ -14,7 +14,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .config import preset
-from .train.loops import build_diffusion, build_vae
+from .methods.lwd.model import build_diffusion, build_vae
+from .methods.lwd.vae import vae_loss
 
 
 def _median_time(fn: Callable[[], object], reps: int, warmup: int = 2) -> float:
@@ -46,7 +47,6 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
 
     # --- VAE training step (preset mt10: window 500, encoder 1024-512, decoder xs, batch 32)
     vae = build_vae(cfg, L, obs_dim, act_dim, True)
-    from .models.vae import vae_loss
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)
     obs, act = torch.randn(B, L, obs_dim), torch.rand(B, L, act_dim) * 2 - 1
     mask = torch.ones(B, L)
@@ -110,15 +110,60 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     log(f"sample one policy: DDIM ({cfg.eval.ddim_steps} steps) {res['sample_ddim_ms']:.1f} ms, "
         f"DDPM ({cfg.ddpm.n_steps} steps) {res['sample_ddpm_ms']:.1f} ms (latent denoising + hypernetwork decode)")
     res.update(inference_costs(res, quick, log))
+    res.update(training_throughput(quick, log))
     return res
+
+
+# Table 2's set-ups, each trained for a few steps through its real trainer on an MT10-shaped dataset.
+_THROUGHPUT = {"lwd_vae": ("lwd", {}, "vae"), "lwd_ddpm": ("lwd", {}, "ddpm"),
+               "mlp_bc_512": ("mlp_bc", {"width": 512}, "mlp_bc"),
+               "dp_large": ("diffusion_policy", {"dp_size": "large"}, "diffusion_policy"),
+               "dp_small": ("diffusion_policy", {"dp_size": "small"}, "diffusion_policy")}
+
+
+def training_throughput(quick: bool, log, device: str = "auto") -> dict:
+    """Training steps/s of every method on the configured device (`auto`: CUDA when available), measured from
+    the engine's own step records after a warm-up, at the Table 2 batch sizes."""
+    import tempfile
+    from pathlib import Path
+
+    from .data.hdf5 import Dataset, save_dataset
+    from .methods.registry import train_run
+    from .train.engine import StepRecord, pick_device
+    rng = np.random.default_rng(0)
+    n_eps, T = 20, 500
+    N = n_eps * T
+    tout = np.zeros(N, bool)
+    tout[T - 1::T] = True
+    ds = Dataset(observations=rng.normal(size=(N, 39)).astype(np.float32),
+                 actions=rng.uniform(-1, 1, (N, 4)).astype(np.float32), rewards=np.zeros(N, np.float32),
+                 terminals=np.zeros(N, bool), timeouts=tout, labels=np.repeat(np.arange(n_eps) % 10, T),
+                 label_names=[f"t{i}" for i in range(10)], attrs={"env_id": "mt10"})
+    steps = 6 if quick else 20
+    out = {"train_device": str(pick_device(device))}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "bench.h5"
+        save_dataset(ds, data)
+        for key, (method, over, phase) in _THROUGHPUT.items():
+            cfg = preset("mt10").replace(method=method, device=device, log_every=1, checkpoint_every=10_000,
+                                         data={"dataset": str(data)}, baseline={**over, "steps": 2 * steps},
+                                         vae={"steps": 2 * steps if phase == "vae" else 2},
+                                         ddpm={"steps": 10 * steps if phase == "ddpm" else 2})
+            recs = [r for r in train_run(str(Path(tmp) / key), cfg) if isinstance(r, StepRecord) and r.phase == phase]
+            half = len(recs) // 2            # the first half warms up kernels and allocators
+            rate = (len(recs) - half) / (recs[-1].elapsed - recs[half - 1].elapsed)
+            out[f"train_steps_per_s_{key}"] = rate
+            bs = {"vae": cfg.vae.batch_size, "ddpm": cfg.ddpm.batch_size}.get(phase, cfg.baseline.batch_size)
+            log(f"training {key} (batch {bs}) on {out['train_device']}: {rate:.1f} steps/s")
+    return out
 
 
 def inference_costs(res: dict, quick: bool, log) -> dict:
     """Per-control-step cost of LWD, MLP-512 and Diffusion Policy on the same machine and inputs, and the cost
     averaged over a 500-step MT10 episode: one policy generation per episode for LWD, one diffusion query per
     action horizon (H_a = 8) for DP."""
-    from .baselines.diffusion_policy import DiffusionPolicyModel, DPSpec
-    from .baselines.mlp_bc import MLPBC
+    from .methods.diffusion_policy.model import DiffusionPolicyModel, DPSpec
+    from .methods.mlp_bc.model import MLPBC
     from .export import NumpyMLPPolicy
     T, obs_dim, act_dim, n_tasks = 500, 39, 4, 10
     out: dict = {}

@@ -1,16 +1,12 @@
 """Standalone generated policies: safetensors weights + a JSON spec, runnable with numpy alone."""
 from __future__ import annotations
 
-import json
-import struct
 from pathlib import Path
 
 import numpy as np
 
 from .errors import LWDError
-from .io import atomic_write_bytes, atomic_write_json
-
-_DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
+from .policy_file import load_policy, save_policy
 
 
 class NumpyMLPPolicy:
@@ -45,42 +41,19 @@ class NumpyMLPPolicy:
         for i, (W, b) in enumerate(self.layers):
             tensors[f"W{i}"] = np.ascontiguousarray(W.T)
             tensors[f"b{i}"] = b
-        atomic_write_bytes(path, _st_bytes(tensors))
-        spec = {"format": "lwd-policy/1", "n_layers": len(self.layers), "tanh_output": self.tanh_output,
-                "activation": "relu", "obs_dim": int(self.mean.size), "act_dim": int(self.layers[-1][1].size),
-                "n_params": self.n_params, **(extra or {})}
-        atomic_write_json(Path(path).with_suffix(".json"), spec)
+        save_policy(path, tensors, {"kind": "generated_mlp", "n_layers": len(self.layers),
+                                    "tanh_output": self.tanh_output, "activation": "relu",
+                                    "obs_dim": int(self.mean.size), "act_dim": int(self.layers[-1][1].size),
+                                    "n_params": self.n_params, **(extra or {})})
 
     @classmethod
     def load(cls, path: str | Path) -> "NumpyMLPPolicy":
-        path = Path(path)
+        t, spec = load_policy(path, "generated_mlp")
         try:
-            spec = json.loads(path.with_suffix(".json").read_text())
-            t = read_safetensors_numpy(path)
-            n = int(spec["n_layers"])
-            weights = [(t[f"W{i}"], t[f"b{i}"]) for i in range(n)]
+            weights = [(t[f"W{i}"], t[f"b{i}"]) for i in range(int(spec["n_layers"]))]
             return cls(weights, t["obs_mean"], t["obs_std"], bool(spec["tanh_output"]))
-        except (OSError, KeyError, ValueError, struct.error) as e:
-            raise LWDError(f"{path}: not a valid LWD policy file ({type(e).__name__}: {e})") from None
-
-
-def _st_bytes(tensors: dict[str, np.ndarray]) -> bytes:
-    from safetensors.numpy import save
-    return save({k: np.ascontiguousarray(v) for k, v in tensors.items()})
-
-
-def read_safetensors_numpy(path: str | Path) -> dict[str, np.ndarray]:
-    """Parse a safetensors file with numpy only (8-byte header size, JSON header, raw little-endian data)."""
-    raw = Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        a, b = v["data_offsets"]
-        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=_DTYPES[v["dtype"]]).reshape(v["shape"]).copy()
-    return out
+        except (KeyError, ValueError, TypeError) as e:
+            raise LWDError(f"{path}: not a valid generated_mlp policy file ({type(e).__name__}: {e})") from None
 
 
 class NumpyPolicyBatch:

@@ -10,10 +10,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
-from lwd_core.config import preset
-from lwd_core.envs.mt10 import eval_placement_seed
+from lwd_core.demo import DEMO_SCALES
 from lwd_core.io import atomic_write_json
-from lwd_core.train.run import RunDir, list_runs
+from lwd_core.methods.registry import curve_fallbacks, run_rows
+from lwd_core.runs import RunDir
 
 from .views.latent_map import LatentMapView
 from .views.losses import LossView
@@ -23,7 +23,6 @@ from .views.runs_panel import RunsPanel
 from .workers import GeneratorWorker, RolloutJob, RolloutService, preload
 
 # The in-app demo: small enough to finish in about a minute on a 2-core CPU.
-DEMO = {"episodes_per_task": 5, "episode_length": 500, "vae_steps": 600, "ddpm_steps": 1500}
 
 
 class MainWindow(QMainWindow):
@@ -44,10 +43,10 @@ class MainWindow(QMainWindow):
         self.collector: GeneratorWorker | None = None
         self.current: str | None = None
         self.map = None
-        self.demo = dict(DEMO)
+        self.demo = DEMO_SCALES["app"]       # a DemoScale; tests swap in a smaller one
 
         self.runs = RunsPanel()
-        self.losses = LossView()
+        self.losses = LossView(fallback=curve_fallbacks())
         self.latents = LatentMapView()
         self.viewer = RolloutViewer()
         self.banner = QLabel()
@@ -100,7 +99,7 @@ class MainWindow(QMainWindow):
 
         tb = self.addToolBar("main")
         tb.setMovable(False)
-        act = tb.addAction("Compare Table 2 results…")
+        act = tb.addAction("Compare study results…")
         act.triggered.connect(lambda: self._on_action_requested("compare"))
         self.compare_views: list = []
 
@@ -124,7 +123,7 @@ class MainWindow(QMainWindow):
             self.current = None
             self.map = None
             self.latents.clear()
-        rows = list_runs(self.runs_dir)
+        rows = run_rows(self.runs_dir)
         for r in rows:  # a run whose worker died with the app shows its last written status
             if r["path"] in self.trainers and r["status"] != "running":
                 r["status"] = "running"
@@ -236,14 +235,14 @@ class MainWindow(QMainWindow):
         return QMessageBox.question(self, "LWD Studio", text) == QMessageBox.Yes
 
     def _last_dataset(self) -> str:
-        demo = self.runs_dir / ".data" / "mt10-demo.h5"
+        demo = self.runs_dir / ".data" / f"{self.demo.source}-demo.h5"
         return str(demo) if demo.exists() else ""
 
     # ------------------------------------------------------------------ training
     def start_training(self, path: str, resume: bool = False, cfg=None) -> GeneratorWorker:
         if path in self.trainers:
             raise ValueError(f"{Path(path).name} is already running")
-        from lwd_core.train.loops import train_run
+        from lwd_core.methods.registry import train_run
         run = RunDir(path)
         cfg = cfg or run.config()
         if not resume and run.metrics_path.exists():
@@ -288,15 +287,15 @@ class MainWindow(QMainWindow):
         self.show_error(f"run {Path(path).name} failed: {msg}")
 
     def action_compare(self, path: str | None = None):
-        """Open a `reproduce table2` result (table2.json) as a table and a per-task bar chart."""
+        """Open any `reproduce` study result (table2.json, fig8.json, ...)."""
         from PySide6.QtWidgets import QFileDialog
 
-        from .views.compare import CompareView, load_table2
+        from .views.compare import load_study, open_view
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Table 2 results", str(self.runs_dir), "table2.json (*.json)")
+            path, _ = QFileDialog.getOpenFileName(self, "Study results", str(self.runs_dir), "study result (*.json)")
             if not path:
                 return None
-        view = CompareView(load_table2(path), self, title=str(path))
+        view = open_view(load_study(path), self, title=str(path))
         view.show()
         self.compare_views.append(view)
         return view
@@ -305,19 +304,14 @@ class MainWindow(QMainWindow):
     def action_demo(self) -> None:
         if self.collector is not None:
             raise ValueError("the demo is already collecting data")
-        from lwd_core.data.mt10 import collect_mt10
-        data = self.runs_dir / ".data" / "mt10-demo.h5"
-        res: dict = {}
-
-        def make(cancel):
-            if data.exists():
-                return iter(())
-            return collect_mt10(self.demo["episodes_per_task"], self.demo["episode_length"], 0.1, 0, result=res)
-
-        self.collector = GeneratorWorker(make, self)
-        self.collector.item_produced.connect(
-            lambda p: self.statusBar().showMessage(f"demo: collecting MT10 episode {p.done}/{p.total} ({p.task})"))
-        self.collector.work_finished.connect(lambda st: self._on_demo_collected(data, res))
+        from lwd_core.envs.collect import ensure_dataset, usable_cores
+        scale = self.demo
+        data = self.runs_dir / ".data" / f"{scale.source}-demo.h5"
+        self.collector = GeneratorWorker(
+            lambda cancel: ensure_dataset(data, scale.source, scale.collect_config(), usable_cores()), self)
+        self.collector.item_produced.connect(lambda p: self.statusBar().showMessage(
+            f"demo: collecting {scale.source} episode {p.done}/{p.total} ({p.condition})"))
+        self.collector.work_finished.connect(lambda st: self._on_demo_collected(data))
         self.collector.work_failed.connect(lambda msg: (self._drop_collector(), self.show_error(f"demo: {msg}")))
         self.collector.start()
 
@@ -327,19 +321,13 @@ class MainWindow(QMainWindow):
             self.collector.deleteLater()
             self.collector = None
 
-    def _on_demo_collected(self, data: Path, res: dict) -> None:
+    def _on_demo_collected(self, data: Path) -> None:
         self._drop_collector()
         try:
-            if "dataset" in res:
-                from lwd_core.data.hdf5 import save_dataset
-                save_dataset(res["dataset"], data)
             name, i = "demo", 2
             while (self.runs_dir / name).exists():
                 name, i = f"demo-{i}", i + 1
-            cfg = preset("mt10-quick").replace(name=name, data={"dataset": str(data)},
-                                               vae={"steps": self.demo["vae_steps"]},
-                                               ddpm={"steps": self.demo["ddpm_steps"]})
-            path = self.create_run(cfg)
+            path = self.create_run(self.demo.run_config(data, name))
             self.start_training(path)
         except Exception as e:
             self.show_error(f"demo: {e}")
@@ -360,7 +348,8 @@ class MainWindow(QMainWindow):
     def _roll(self, latent: np.ndarray, cond: int, label: str) -> None:
         if not self.current or self.map is None:
             return
-        seed = eval_placement_seed(0, np.random.randint(0, 1000))
+        from lwd_core.envs.registry import get_suite
+        seed = get_suite(self.map.env_id).eval_seed(0, np.random.randint(0, 1000))
         self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed, latent, label))
 
     def _on_point_clicked(self, i: int) -> None:

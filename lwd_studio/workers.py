@@ -19,14 +19,17 @@ def preload() -> None:
     the GIL for tens of milliseconds (hypnettorch pulls in matplotlib), which would stall the event loop."""
     import sklearn.decomposition  # noqa: F401
 
-    import lwd_core.analysis  # noqa: F401
-    import lwd_core.data.mt10  # noqa: F401
+    import lwd_core.demo  # noqa: F401
     import lwd_core.eval.evaluate  # noqa: F401
-    import lwd_core.train.loops  # noqa: F401
+    import lwd_core.eval.latents  # noqa: F401
+    import lwd_core.methods.lwd.trainer  # noqa: F401
     import torch
 
     from lwd_core.config import VAEConfig
-    from lwd_core.models.vae import LWDVAE, vae_loss
+    from lwd_core.envs.registry import suite_names
+    from lwd_core.methods.lwd.vae import LWDVAE, vae_loss
+    from lwd_core.methods.registry import method_names
+    suite_names(), method_names()         # import every registered suite and method module now
     # One tiny training step: torch initialises its CPU kernels (oneDNN, fused Adam) lazily, under the GIL.
     vae = LWDVAE(VAEConfig(latent_dim=8, encoder_hidden=(8,), policy_hidden=(8,), states_per_window=2), 3, 2, 1, True)
     opt = torch.optim.Adam(vae.parameters(), fused=True)
@@ -137,7 +140,7 @@ class RolloutService(QThread):
 
     def _load(self, run_dir: str):
         if self._lwd is None or self._run_dir != run_dir:
-            from lwd_core.lwd import TrainedLWD
+            from lwd_core.methods.lwd.inference import TrainedLWD
             self._lwd = TrainedLWD(run_dir)
             self._run_dir = run_dir
         return self._lwd
@@ -145,24 +148,12 @@ class RolloutService(QThread):
     def _env(self, env_id: str, condition: str):
         key = f"{env_id}/{condition}"
         if key not in self._envs:
-            if env_id == "mt10":
-                from lwd_core.envs.mt10 import PlacedEnv
-                env = PlacedEnv(condition, render_mode="rgb_array")
-                env.env.mujoco_renderer.width, env.env.mujoco_renderer.height = self.size
-            else:
-                import gymnasium as gym
-
-                from lwd_core.eval.evaluate import GymEnv
-                try:
-                    raw = gym.make(env_id, render_mode="rgb_array", width=self.size[0], height=self.size[1])
-                except TypeError:  # envs without a size option (classic control)
-                    raw = gym.make(env_id, render_mode="rgb_array")
-                env = GymEnv(raw)
-            self._envs[key] = env
+            from lwd_core.envs.registry import get_suite
+            self._envs[key] = get_suite(env_id).make(condition, render_mode="rgb_array", size=self.size)
         return self._envs[key]
 
     def _do_prepare(self, run_dir: str) -> None:
-        from lwd_core.analysis import latent_map
+        from lwd_core.eval.latents import latent_map
         lwd = self._load(run_dir)
         self.map_ready.emit(latent_map(lwd))
         # Warm one renderer per condition (about 0.5 s each: env, EGL context, first frame) so that a

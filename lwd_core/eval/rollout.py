@@ -5,6 +5,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .parallel import EnvPool
+
 
 def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray, dict], None] | None = None,
             max_steps: int | None = None, record: bool = False, frame_every: int = 1,
@@ -42,28 +44,27 @@ def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray, dict], None]
     return out
 
 
-def rollout_batch(envs: Sequence, act_batch: Callable[[np.ndarray], np.ndarray], seeds: Sequence[int],
-                  max_steps: int, record: bool = False) -> list[dict]:
-    """Step len(envs) envs in lock-step; `act_batch` maps (B, obs_dim) -> (B, act_dim) in one call,
-    so a batch of generated policies costs one batched matmul per layer per step."""
-    B = len(envs)
-    obs = np.stack([e.reset(seed=s)[0] for e, s in zip(envs, seeds)])
+def rollout_pool(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarray] | None, seeds: Sequence[int],
+                 max_steps: int, record: bool = False) -> list[dict]:
+    """Step the pool's len(seeds) open episodes in lock-step. `act_batch` maps (B, obs_dim) -> (B, act_dim) in
+    one call, so a batch of generated policies costs one batched matmul per layer per step; act_batch=None lets
+    the scripted experts act inside the workers."""
+    B = len(seeds)
+    obs = pool.reset(seeds)
     alive = np.ones(B, bool)
     ret, succ, length = np.zeros(B), np.zeros(B, bool), np.zeros(B, int)
     obs_l, act_l = [], []
     for t in range(max_steps):
-        acts = np.asarray(act_batch(obs), dtype=np.float32)
+        acts = None if act_batch is None else np.asarray(act_batch(obs), dtype=np.float32)
+        obs_prev = obs
+        obs, r, term, trunc, s, acts = pool.step(acts, alive)
         if record:
-            obs_l.append(obs.copy())
+            obs_l.append(obs_prev.copy())
             act_l.append(acts)
-        for i in np.flatnonzero(alive):
-            o, r, term, trunc, info = envs[i].step(acts[i])
-            obs[i] = o
-            ret[i] += r
-            length[i] = t + 1
-            succ[i] |= bool(info.get("success", info.get("is_success", False)))
-            if term or trunc:
-                alive[i] = False
+        ret += r
+        length[alive] = t + 1
+        succ |= s
+        alive &= ~(term | trunc)
         if not alive.any():
             break
     out = [{"return": float(ret[i]), "success": bool(succ[i]), "length": int(length[i])} for i in range(B)]
@@ -72,13 +73,3 @@ def rollout_batch(envs: Sequence, act_batch: Callable[[np.ndarray], np.ndarray],
         for i in range(B):
             out[i]["obs"], out[i]["act"] = O[i, :length[i]], A[i, :length[i]]
     return out
-
-
-class ExpertBatch:
-    """Per-env scripted experts behind the batched act() interface (they are Python, not matrices)."""
-
-    def __init__(self, experts: Sequence):
-        self.experts = list(experts)
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        return np.stack([e.act(o) for e, o in zip(self.experts, obs)])

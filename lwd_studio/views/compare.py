@@ -1,4 +1,5 @@
-"""Compare view: a finished `reproduce table2` result as a table and a per-task bar chart, ours beside the paper's."""
+"""Compare view: any study's result. A per-method study (table2.json) shows as a table and a per-task bar chart, ours
+beside the paper's; any other study shows the `report` table its JSON carries."""
 from __future__ import annotations
 
 import json
@@ -13,16 +14,46 @@ from lwd_core.errors import LWDError
 
 from .losses import PALETTE
 
-ORDER = ["LWD", "MLP 512", "MLP 256", "MLP 128", "DP (large)", "DP (small)"]
-
-
-def load_table2(path: str | Path) -> dict:
+def load_study(path: str | Path) -> dict:
+    """A study result written by `lwd-studio reproduce`: per-method (methods + tasks) or with a report table."""
     try:
         agg = json.loads(Path(path).read_text())
-        agg["methods"], agg["tasks"]  # noqa: B018 - the keys this view needs
+        if not isinstance(agg, dict):
+            raise TypeError("not an object")
+        if not ("methods" in agg and "tasks" in agg):
+            rep = agg["report"]
+            rep["columns"], rep["rows"]  # noqa: B018 - the keys this view needs
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise LWDError(f"{path}: not a table2.json from `lwd-studio reproduce table2` ({type(e).__name__})") from None
+        raise LWDError(f"{path}: not a study result from `lwd-studio reproduce` ({type(e).__name__})") from None
     return agg
+
+
+def open_view(agg: dict, parent=None, title: str = "") -> QDialog:
+    if "methods" in agg and "tasks" in agg:
+        return CompareView(agg, parent, title)
+    return ReportView(agg["report"], parent, title)
+
+
+class ReportView(QDialog):
+    """The `report` table of any study: a first column of row labels, then one column per entry."""
+
+    def __init__(self, report: dict, parent=None, title: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle(f"Compare — {title}" if title else "Compare")
+        self.resize(900, 500)
+        cols, rows = report["columns"], report["rows"]
+        self.table = QTableWidget(len(rows), max(0, len(cols) - 1))
+        self.table.setHorizontalHeaderLabels([str(c) for c in cols[1:]])
+        self.table.setVerticalHeaderLabels([str(r[0]) for r in rows])
+        for i, r in enumerate(rows):
+            for j, v in enumerate(r[1:]):
+                it = QTableWidgetItem(f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v)))
+                it.setTextAlignment(Qt.AlignCenter)
+                self.table.setItem(i, j, it)
+        self.table.resizeColumnsToContents()
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(str(report.get("title", ""))))
+        lay.addWidget(self.table, 1)
 
 
 class CompareView(QDialog):
@@ -30,7 +61,7 @@ class CompareView(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Compare — {title}" if title else "Compare")
         self.resize(1200, 800)
-        names = [n for n in ORDER if n in agg["methods"]]
+        names = [n for n in agg.get("order", agg["methods"]) if n in agg["methods"]]   # the study's own order
         tasks = agg["tasks"]
         M = agg["methods"]
         # Summary rows first, so the headline numbers are visible without scrolling.

@@ -8,8 +8,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 PANELS = (("mse", "VAE reconstruction (action MSE)"), ("kl", "KL"), ("ddpm_loss", "diffusion loss"))
-# baseline runs log one "loss": MLP-BC's action MSE goes with the reconstruction MSE, DP's with diffusion losses
-FALLBACK = {"mse": ("mlp_bc", "loss"), "ddpm_loss": ("diffusion_policy", "loss")}
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 
 
@@ -34,8 +32,12 @@ def smooth(y: np.ndarray, alpha: float) -> np.ndarray:
 
 
 class LossView(QWidget):
-    def __init__(self, parent=None):
+    """`fallback`: panel key -> [(phase, metric)] drawn there when a run logs no metric of the panel's own name
+    (the method registry's curve_fallbacks(): e.g. a baseline's single "loss")."""
+
+    def __init__(self, parent=None, fallback: dict[str, list[tuple[str, str]]] | None = None):
         super().__init__(parent)
+        self.fallback = fallback or {}
         self.log = QCheckBox("log y")
         self.log.setChecked(True)
         self.smoothing = QDoubleSpinBox()
@@ -112,9 +114,10 @@ class LossView(QWidget):
         n = 0
         for (path, key), curve in self.curves.items():
             recs = [r for r in self.data.get(path, []) if key in r]
-            if not recs and key in FALLBACK:
-                phase, k2 = FALLBACK[key]
+            for phase, k2 in self.fallback.get(key, []) if not recs else []:
                 recs = [{**r, key: r[k2]} for r in self.data.get(path, []) if r.get("phase") == phase and k2 in r]
+                if recs:
+                    break
             if not recs:
                 curve.setData([], [])
                 continue

@@ -6,7 +6,8 @@ from pathlib import Path
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from lwd_core.config import DECODER_SIZES, PRESETS, RunConfig, preset
+from lwd_core.config import DECODER_SIZES, RunConfig, preset, preset_names
+from lwd_core.methods.registry import get_method, method_names
 from lwd_core.errors import LWDError
 
 
@@ -26,10 +27,11 @@ class RunForm(QDialog):
         dl.addWidget(self.dataset, 1)
         dl.addWidget(browse)
         self.method = QComboBox()
-        self.method.addItems(["lwd", "mlp_bc", "diffusion_policy"])
-        self.method.setToolTip("LWD, or a Table 2 baseline trained on the same data")
+        for m in method_names():
+            self.method.addItem(get_method(m).label, m)
+        self.method.setToolTip("LWD, or a baseline trained on the same data")
         self.base = QComboBox()
-        self.base.addItems([p for p in PRESETS if p != "tiny"] + ["tiny"])
+        self.base.addItems([p for p in preset_names() if p != "tiny"] + ["tiny"])
         self.tasks = QLabel("(from the dataset)")
         self.window = self._spin(0, 100_000, 500, "0 = whole episodes")
         self.decoder = QComboBox()
@@ -119,13 +121,13 @@ class RunForm(QDialog):
             env = self._dataset_info()
             base = preset(self.base.currentText())
             cfg = base.replace(name=name, env_id=env or base.env_id, seed=self.seed.value(),
-                               method=self.method.currentText(),
+                               method=self.method.currentData(),
                                data={"dataset": self.dataset.text().strip(), "window": self.window.value()},
                                vae={"decoder_size": self.decoder.currentText(), "latent_dim": self.latent.value(),
                                     "beta_kl": beta, "steps": self.steps.value(), "batch_size": self.batch.value()},
                                ddpm={"steps": self.ddpm_steps.value(), "state_condition": self.state_cond.isChecked()})
-            if cfg.method != "lwd":  # the step and batch fields drive the baseline's own optimiser
-                cfg = cfg.replace(baseline={"steps": self.steps.value(), "batch_size": self.batch.value()})
+            section = get_method(cfg.method).train_section    # where the form's steps and batch size go
+            cfg = cfg.replace(**{section: {"steps": self.steps.value(), "batch_size": self.batch.value()}})
             if not cfg.env_id:
                 raise LWDError("the dataset has no env_id attribute; it cannot be evaluated")
         except (LWDError, ValueError) as e:

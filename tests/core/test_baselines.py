@@ -2,17 +2,17 @@ import numpy as np
 import pytest
 import torch
 
-from lwd_core.baselines.diffusion_policy import DiffusionPolicy, DiffusionPolicyModel, DPSpec
-from lwd_core.baselines.mlp_bc import MLPBC, MLPBCPolicy
+from lwd_core.methods.diffusion_policy.model import DiffusionPolicy, DiffusionPolicyModel, DPSpec
+from lwd_core.methods.mlp_bc.model import MLPBC, MLPBCPolicy
 
 
-@pytest.mark.parametrize("width", [512, 256, 128])
-def test_mlp_bc_shapes_and_size(width):
+@pytest.mark.parametrize("width,n_params", [(512, 1_078_276), (256, 276_996), (128, 72_964)])
+def test_mlp_bc_shapes_and_size(width, n_params):
     m = MLPBC(39, 4, 10, width)
     assert sum(isinstance(x, torch.nn.Linear) for x in m.net) == 6           # 5 hidden layers + output
     out = m(torch.randn(7, 39), torch.arange(7) % 10)
     assert out.shape == (7, 4) and out.abs().max() <= 1
-    assert m.n_params == (49 * width + width) + 4 * (width * width + width) + (width * 4 + 4)
+    assert m.n_params == n_params                   # 49 -> 5 x width -> 4, as in README's Table 2
 
 
 def test_mlp_bc_task_one_hot_changes_output():

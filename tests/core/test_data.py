@@ -16,7 +16,7 @@ def test_roundtrip_exact(tmp_path, synthetic):
     for k in ("observations", "actions", "rewards", "terminals", "timeouts", "labels", "action_labels", "success"):
         np.testing.assert_array_equal(getattr(ds, k), getattr(synthetic, k))
     assert ds.label_names == synthetic.label_names
-    assert ds.env_id == "Pendulum-v1"
+    assert ds.env_id == "toy-maps"
     assert ds.episode_bounds() == [(i * 30, (i + 1) * 30) for i in range(6)]
     assert list(ds.episode_labels()) == [0, 1, 0, 1, 0, 1]
 

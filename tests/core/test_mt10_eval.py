@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from lwd_core.envs.mt10 import PlacedEnv, ScriptedExpert, eval_placement_seed, train_placement_seed
-from lwd_core.eval.rollout import rollout, rollout_batch
+from lwd_core.envs.mt10 import MT10Suite, PlacedEnv, ScriptedExpert, eval_placement_seed, train_placement_seed
+from lwd_core.eval.parallel import EnvPool
+from lwd_core.eval.rollout import rollout, rollout_pool
 
 
 def test_placements_are_seeded_and_eval_is_held_out():
@@ -22,22 +23,43 @@ def test_placements_are_seeded_and_eval_is_held_out():
 
 
 def test_scripted_expert_solves_reach_and_batched_rollout_agrees():
-    envs = [PlacedEnv("reach-v3") for _ in range(2)]
+    seeds = [eval_placement_seed(0, 0), eval_placement_seed(0, 1)]
+    with EnvPool(MT10Suite(), workers=1) as pool:
+        pool.open("reach-v3", 2, experts=True)
+        batch = rollout_pool(pool, None, seeds, 150)                       # the experts act inside the pool
+        experts = [ScriptedExpert("reach-v3") for _ in seeds]
+        pool.reset(seeds)
+        by_caller = rollout_pool(pool, lambda o: np.stack([e.act(x) for e, x in zip(experts, o)]), seeds, 150)
+    env = PlacedEnv("reach-v3")
     try:
-        seeds = [eval_placement_seed(0, 0), eval_placement_seed(0, 1)]
-        experts = [ScriptedExpert("reach-v3") for _ in envs]
-        batch = rollout_batch(envs, lambda o: np.stack([e.act(x) for e, x in zip(experts, o)]), seeds, 150)
-        single = rollout(envs[0], experts[0], seeds[0], max_steps=150)
-        assert batch[0]["success"] and single["success"]
-        assert batch[0]["return"] == pytest.approx(single["return"])
+        single = rollout(env, experts[0], seeds[0], max_steps=150)
     finally:
-        for e in envs:
-            e.close()
+        env.close()
+    assert batch[0]["success"] and single["success"]
+    assert batch[0]["return"] == single["return"] == by_caller[0]["return"]
+    assert batch[1]["return"] == by_caller[1]["return"] != batch[0]["return"]
+
+
+def test_pool_results_do_not_depend_on_the_number_of_workers():
+    """Three MT10 episodes stepped in-process and across two worker processes: bit-identical trajectories."""
+    seeds = [eval_placement_seed(3, e) for e in range(3)]
+    out = {}
+    for workers in (1, 2):
+        with EnvPool(MT10Suite(), workers=workers) as pool:
+            pool.open("push-v3", 3, experts=True)
+            out[workers] = rollout_pool(pool, None, seeds, 40, record=True)
+    for a, b in zip(out[1], out[2]):
+        assert a["return"] == b["return"] and a["length"] == b["length"] == 40
+        np.testing.assert_array_equal(a["obs"], b["obs"])
+        np.testing.assert_array_equal(a["act"], b["act"])
+    assert not np.array_equal(out[1][0]["obs"], out[1][1]["obs"])        # different episodes really differ
 
 
 class CountingEnv:
-    """Deterministic 1-D env: reward = -|x|, success when |x| < 0.1, truncates at 20 steps."""
-    max_episode_steps = 20
+    """Deterministic 1-D env: reward = -|x|, success when |x| < 0.1, truncates at `length` steps."""
+
+    def __init__(self, length: int = 20):
+        self.max_episode_steps = length
 
     def reset(self, seed=None):
         self.x, self.t = float(seed), 0
@@ -46,11 +68,14 @@ class CountingEnv:
     def step(self, a):
         self.x += float(a[0])
         self.t += 1
-        return (np.array([self.x], np.float32), -abs(self.x), False, self.t >= 20,
+        return (np.array([self.x], np.float32), -abs(self.x), False, self.t >= self.max_episode_steps,
                 {"success": abs(self.x) < 0.1})
 
     def render(self):
         return np.full((4, 4, 3), self.t, np.uint8)
+
+    def close(self):
+        pass
 
 
 class Toward:
@@ -70,11 +95,23 @@ def test_rollout_frames_and_success():
     assert out["return"] == pytest.approx(-(1.5 + 1.0 + 0.5))
 
 
-def test_rollout_batch_stops_each_env_at_its_own_end():
-    envs = [CountingEnv(), CountingEnv()]
-    res = rollout_batch(envs, lambda o: np.clip(-o, -0.5, 0.5), [2, -1], 50, record=True)
-    assert [r["length"] for r in res] == [20, 20]
-    assert res[0]["return"] == pytest.approx(-3.0) and res[1]["return"] == pytest.approx(-0.5)
+class CountingSuite:
+    def make(self, condition, render_mode=None, size=None):
+        return CountingEnv(int(condition))
+
+    def expert(self, condition):
+        return Toward()
+
+
+def test_rollout_pool_stops_each_env_at_its_own_end():
+    with EnvPool(CountingSuite(), workers=1) as pool:
+        pool.open("20", 2)
+        res = rollout_pool(pool, lambda o: np.clip(-o, -0.5, 0.5), [2, -1], 50, record=True)
+        assert [r["length"] for r in res] == [20, 20]
+        assert res[0]["return"] == pytest.approx(-3.0) and res[1]["return"] == pytest.approx(-0.5)
+        pool.open("5", 2)                  # episodes that end early stop stepping; the batch goes on to its end
+        res = rollout_pool(pool, lambda o: np.clip(-o, -0.5, 0.5), [2, -1], 50, record=True)
+        assert [r["length"] for r in res] == [5, 5] and res[0]["obs"].shape == (5, 1)
 
 
 def test_rollout_frame_every_and_should_stop():

@@ -6,14 +6,16 @@ import torch
 
 from lwd_core.config import ConfigError, RunConfig, VAEConfig, preset
 from lwd_core.errors import DatasetError, RunError
-from lwd_core.lwd import TrainedLWD, novelty
-from lwd_core.train.checkpoint import load_checkpoint, save_checkpoint
-from lwd_core.train.loops import StepRecord, build_vae, train_run
-from lwd_core.train.run import RunDir
+from lwd_core.methods.lwd.inference import TrainedLWD, novelty
+from lwd_core.checkpoint import load_checkpoint, save_checkpoint
+from lwd_core.methods.lwd.model import build_vae
+from lwd_core.methods.registry import train_run
+from lwd_core.train.engine import StepRecord
+from lwd_core.runs import RunDir
 
 
 def tiny_cfg(path, **over):
-    return preset("tiny").replace(data={"dataset": str(path)}, env_id="Pendulum-v1", **over)
+    return preset("tiny").replace(data={"dataset": str(path)}, env_id="toy-maps", **over)
 
 
 def losses(run_dir):
@@ -79,7 +81,7 @@ def test_checkpoint_roundtrip_exact(tmp_path):
     cfg = VAEConfig(latent_dim=8, encoder_hidden=(16,), policy_hidden=(8,))
     a = build_vae(RunConfig(vae=cfg), 4, 3, 2, True)
     opt = torch.optim.Adam(a.parameters(), 1e-3)
-    from lwd_core.models.vae import vae_loss
+    from lwd_core.methods.lwd.vae import vae_loss
     for _ in range(3):
         vae_loss(a, torch.randn(2, 4, 3), torch.randn(2, 4, 2), torch.ones(2, 4))["loss"].backward()
         opt.step()

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from lwd_core.config import preset
-from lwd_core.train.run import RunDir, list_runs
+from lwd_core.errors import LWDError
+from lwd_core.runs import RunDir, list_runs
 
 pytest.importorskip("PySide6")
 from PySide6.QtCore import QElapsedTimer, QTimer  # noqa: E402
@@ -27,7 +28,7 @@ def window(qtbot, tmp_path):
 
 
 def long_cfg(dataset, name="r1", steps=100_000):
-    return preset("tiny").replace(name=name, env_id="Pendulum-v1", data={"dataset": str(dataset)},
+    return preset("tiny").replace(name=name, env_id="toy-maps", data={"dataset": str(dataset)},
                                   vae={"steps": steps}, log_every=1, checkpoint_every=50)
 
 
@@ -36,7 +37,9 @@ def test_first_launch_offers_demo(window):
 
 
 def test_demo_run_collects_then_trains_with_live_curves(window, qtbot):
-    window.demo = {"episodes_per_task": 1, "episode_length": 40, "vae_steps": 30, "ddpm_steps": 30}
+    from lwd_core.demo import DemoScale
+    window.demo = DemoScale("mt10", {"episodes_per_task": 1, "episode_length": 40}, "mt10-quick",
+                            {"vae": {"steps": 30}, "ddpm": {"steps": 30}})
     records = []
     window.record_received.connect(lambda p, r: records.append(r))
     with qtbot.waitSignal(window.run_finished, timeout=120_000) as sig:
@@ -176,11 +179,11 @@ def test_duplicate_rename_delete(window, qtbot, synthetic_file):
 def mt10_run(tmp_path_factory):
     """A tiny trained MT10 run (two tasks, short episodes) for the latent map and the MuJoCo view."""
     from lwd_core.data.hdf5 import save_dataset
-    from lwd_core.data.mt10 import collect_mt10
-    from lwd_core.train.loops import train_run
+    from lwd_core.envs.mt10 import MT10CollectConfig, collect_mt10
+    from lwd_core.methods.registry import train_run
     d = tmp_path_factory.mktemp("mt10")
     res = {}
-    for _ in collect_mt10(3, 30, 0.1, 0, tasks=("reach-v3", "push-v3"), result=res):
+    for _ in collect_mt10(MT10CollectConfig(3, 30, tasks="reach-v3,push-v3"), 1, result=res):
         pass
     save_dataset(res["dataset"], d / "mt.h5")
     cfg = preset("tiny").replace(name="mt", env_id="mt10", data={"dataset": str(d / "mt.h5")})
@@ -241,7 +244,7 @@ def test_click_latent_point_renders_frames(qtbot, mt10_run):
 
 
 def test_compare_view_shows_table2(window, qtbot, tmp_path):
-    from lwd_core.eval import table2 as T
+    from lwd_core.studies import table2 as T
     tasks = list(T.PAPER["LWD"])
     res = {n: [{"mean_success": 0.5, "episodes": 2, "per_condition": {t: {"success": 0.5} for t in tasks}}]
            for n in T.METHODS}
@@ -251,8 +254,20 @@ def test_compare_view_shows_table2(window, qtbot, tmp_path):
     qtbot.addWidget(view)
     assert view.table.columnCount() == 6 and view.table.rowCount() == 13
     assert view.table.item(3, 0).text() == "0.50"
-    assert view.table.horizontalHeaderItem(0).text() == "LWD"
-    assert view.table.item(1, 0).text() == "0.500 ± 0.000" and view.table.item(2, 0).text() == "0.760 ± 0.052"
+    assert [view.table.horizontalHeaderItem(j).text() for j in range(6)] == T.ORDER     # the paper's order
+    lwd = T.ORDER.index("LWD")
+    assert view.table.item(1, lwd).text() == "0.500 ± 0.000" and view.table.item(2, lwd).text() == "0.760 ± 0.052"
     (tmp_path / "bad.json").write_text("{}")
-    with pytest.raises(Exception, match="not a table2.json"):
+    with pytest.raises(LWDError, match="not a study result"):
         window.action_compare(str(tmp_path / "bad.json"))
+
+
+def test_compare_view_opens_any_study_report(window, qtbot, tmp_path):
+    from lwd_core.studies.common import report_table
+    rep = report_table("Fig. 8", ["window", "xs", "s"], [["full (500)", 0.8, 0.9], ["snippets (50)", 0.7, None]])
+    (tmp_path / "fig8.json").write_text(json.dumps({"study": "fig8", "report": rep}))
+    view = window.action_compare(str(tmp_path / "fig8.json"))
+    qtbot.addWidget(view)
+    assert view.table.rowCount() == 2 and view.table.columnCount() == 2
+    assert view.table.item(0, 1).text() == "0.900" and view.table.item(1, 1).text() == ""
+    assert view.table.verticalHeaderItem(1).text() == "snippets (50)"

@@ -1,0 +1,82 @@
+"""Environment suites by env id, and the dataset collectors some of them bring.
+
+Every module in `lwd_core/envs/` registers itself when imported; `get_suite` imports them all on first use, so a new
+suite is one new module (plus its presets in `config.py`) and nothing else names it."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from ..errors import LWDError
+from ..plugins import load_plugins
+from ..types import EnvSuite
+
+_SUITES: dict[str, Callable[[str], EnvSuite]] = {}      # exact env id -> suite factory
+_FALLBACK: list[Callable[[str], EnvSuite]] = []         # tried for any other id (any gymnasium id)
+_COLLECTORS: dict[str, "Collector"] = {}
+_DISCOVERED = False
+
+
+@dataclass(frozen=True)
+class Collector:
+    """`lwd-studio collect NAME`: `config` is a dataclass whose fields become the command's options (its field
+    metadata "help" is the option's help); `collect(cfg, workers, result)` yields progress records and leaves the
+    finished Dataset in result["dataset"]."""
+    name: str
+    description: str
+    config: type
+    collect: Callable[[Any, int, dict], Iterator[Any]]
+
+
+def register_suite(env_id: str | None, factory: Callable[[str], EnvSuite]) -> None:
+    """env_id=None registers a fallback that accepts any id it can make (tried last, newest first)."""
+    if env_id is None:
+        _FALLBACK.insert(0, factory)
+    else:
+        _SUITES[env_id] = factory
+
+
+def register_collector(c: Collector) -> None:
+    _COLLECTORS[c.name] = c
+
+
+def _discover() -> None:
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    load_plugins()
+    from .. import envs
+    for m in pkgutil.iter_modules(envs.__path__):
+        if m.name not in ("registry", "render"):
+            importlib.import_module(f"{envs.__name__}.{m.name}")
+
+
+def get_suite(env_id: str) -> EnvSuite:
+    if not isinstance(env_id, str) or not env_id:
+        raise LWDError("no environment id: pass --env when training, or set `env_id` in the dataset")
+    _discover()
+    if env_id in _SUITES:
+        return _SUITES[env_id](env_id)
+    for f in _FALLBACK:
+        return f(env_id)
+    raise LWDError(f"no environment suite accepts {env_id!r}")
+
+
+def suite_names() -> list[str]:
+    _discover()
+    return sorted(_SUITES)
+
+
+def collectors() -> dict[str, Collector]:
+    _discover()
+    return dict(sorted(_COLLECTORS.items()))
+
+
+def get_collector(name: str) -> Collector:
+    c = collectors()
+    if name not in c:
+        raise LWDError(f"unknown data source {name!r}; choose from {', '.join(c)}")
+    return c[name]

@@ -1,0 +1,152 @@
+"""Episodes stepped in lock-step across worker processes.
+
+The main process computes every episode's action in one batched call (for LWD: one matmul per layer over all
+generated policies), then each worker steps its share of the environments. Every episode is seeded on its own, so
+results do not depend on the number of workers. Workers are spawned, not forked: the parent may hold torch
+threads or a Qt event loop. With workers=1 the environments live in this process and nothing is spawned."""
+from __future__ import annotations
+
+import multiprocessing as mp
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import LWDError
+from ..types import EnvSuite
+
+
+class _Shard:
+    """The environments of one worker (or of this process), and their scripted experts when asked for."""
+
+    def __init__(self, suite: EnvSuite):
+        self.suite = suite
+        self.cache: dict[str, list] = {}          # condition -> envs, reused across calls
+        self.envs: list = []
+        self.experts: list = []
+        self.obs: np.ndarray | None = None
+
+    def open(self, condition: str, k: int, experts: bool) -> None:
+        envs = self.cache.setdefault(condition, [])
+        while len(envs) < k:
+            envs.append(self.suite.make(condition))
+        self.envs = envs[:k]
+        self.experts = [self.suite.expert(condition) for _ in range(k)] if experts else []
+
+    def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        for e in self.experts:
+            e.reset()
+        self.obs = np.stack([e.reset(seed=int(s))[0] for e, s in zip(self.envs, seeds)]) if self.envs else None
+        return self.obs
+
+    def step(self, actions: np.ndarray | None, alive: np.ndarray) -> tuple:
+        if actions is None:                        # the scripted experts act, here beside their envs
+            actions = np.stack([x.act(o) for x, o in zip(self.experts, self.obs)]).astype(np.float32)
+        k = len(self.envs)
+        rew, term, trunc, succ = np.zeros(k), np.zeros(k, bool), np.zeros(k, bool), np.zeros(k, bool)
+        for i in np.flatnonzero(alive):
+            o, r, te, tr, info = self.envs[i].step(actions[i])
+            self.obs[i] = o
+            rew[i], term[i], trunc[i] = r, te, tr
+            succ[i] = bool(info.get("success", info.get("is_success", False)))
+        return self.obs.copy(), rew, term, trunc, succ, actions
+
+    def close(self) -> None:
+        for envs in self.cache.values():
+            for e in envs:
+                e.close()
+        self.cache.clear()
+
+
+def _worker(conn, suite: EnvSuite) -> None:
+    shard = _Shard(suite)
+    try:
+        while True:
+            cmd, args = conn.recv()
+            if cmd == "close":
+                break
+            try:
+                conn.send(("ok", getattr(shard, cmd)(*args)))
+            except Exception as e:  # reported to the main process, which raises it as one line
+                conn.send(("error", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"))
+    except (EOFError, KeyboardInterrupt):
+        pass
+    finally:
+        shard.close()
+
+
+class EnvPool:
+    """n episodes of one condition at a time, spread over `workers` processes in contiguous shards."""
+
+    def __init__(self, suite: EnvSuite, workers: int = 1):
+        self.suite, self.workers = suite, max(1, int(workers))
+        self._local = _Shard(suite) if self.workers == 1 else None
+        self._procs: list = []
+        self._conns: list = []
+        self._split: list[slice] = []
+        if self._local is None:
+            ctx = mp.get_context("spawn")
+            for _ in range(self.workers):
+                a, b = ctx.Pipe()
+                p = ctx.Process(target=_worker, args=(b, suite), daemon=True)
+                p.start()
+                self._procs.append(p)
+                self._conns.append(a)
+
+    def __enter__(self) -> "EnvPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _call(self, cmd: str, per_shard: list[tuple], shards: list[int] | None = None) -> list[Any]:
+        """Run cmd on the given shards (default: all), each with its own arguments, and gather the answers."""
+        if self._local is not None:
+            return [getattr(self._local, cmd)(*per_shard[0])]
+        conns = [self._conns[i] for i in (range(len(self._conns)) if shards is None else shards)]
+        for c, args in zip(conns, per_shard):
+            c.send((cmd, args))
+        out = []
+        for c in conns:
+            try:
+                status, value = c.recv()
+            except EOFError:
+                raise LWDError("an environment worker process died") from None
+            if status == "error":
+                raise LWDError(f"environment worker: {value}")
+            out.append(value)
+        return out
+
+    def open(self, condition: str, n: int, experts: bool = False) -> None:
+        """Make (or reuse) n environments of `condition`; experts=True also gives each its scripted expert."""
+        sizes = [len(a) for a in np.array_split(np.arange(n), len(self._conns) or 1)]
+        starts = np.cumsum([0] + sizes)
+        self._split = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        self._busy = [i for i, k in enumerate(sizes) if k > 0]      # fewer episodes than workers: some idle
+        self.n = n
+        self._call("open", [(condition, k, experts) for k in sizes])
+
+    def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        out = self._call("reset", [([int(s) for s in seeds[self._split[i]]],) for i in self._busy], self._busy)
+        return np.concatenate(out)                                                   # (n, obs_dim)
+
+    def step(self, actions: np.ndarray | None, alive: np.ndarray):
+        """actions (n, act_dim), or None for the scripted experts -> obs, reward, terminated, truncated,
+        success, the actions taken; envs that are not alive do not step."""
+        out = self._call("step", [(None if actions is None else actions[self._split[i]], alive[self._split[i]])
+                                  for i in self._busy], self._busy)
+        return tuple(np.concatenate([o[j] for o in out]) for j in range(6))
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+            return
+        for c in self._conns:
+            try:
+                c.send(("close", ()))
+            except (BrokenPipeError, OSError):
+                pass
+        for p in self._procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+        self._procs, self._conns = [], []

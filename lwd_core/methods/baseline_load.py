@@ -1,0 +1,25 @@
+"""Loading a trained baseline run's checkpoint; shared by the baselines' inference, free of training code."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ..checkpoint import load_checkpoint
+from ..config import RunConfig
+from ..io import load_meta
+from ..runs import RunDir
+
+# build(cfg, obs_dim, act_dim, n_tasks, tanh, obs_mean, obs_std) -> model
+Builder = Callable[[RunConfig, int, int, int, bool, list | None, list | None], torch.nn.Module]
+
+
+def load_baseline(run_dir, build: Builder) -> tuple[RunConfig, torch.nn.Module, dict]:
+    run = RunDir(run_dir)
+    cfg = run.config()
+    ckpt = run.ckpt_dir / f"{cfg.method}.safetensors"
+    meta = load_meta(ckpt)
+    model = build(cfg, meta["obs_dim"], meta["act_dim"], len(meta["label_names"]), meta["tanh_output"],
+                  meta["obs_mean"], meta["obs_std"])
+    load_checkpoint(ckpt, model)
+    return cfg, model.eval(), meta

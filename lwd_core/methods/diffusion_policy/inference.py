@@ -1,0 +1,61 @@
+"""A trained Diffusion Policy run behind the TrainedMethod contract: B receding-horizon policies in lock-step."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...errors import LWDError
+from ..baseline_load import load_baseline
+from .model import build
+
+
+class DPBatch:
+    """B receding-horizon Diffusion Policies in lock-step: one batched diffusion query every H_a steps."""
+
+    def __init__(self, model, task: int, ddim_steps: int | None, seed: int):
+        self.model, self.task, self.steps = model, task, ddim_steps
+        self.gen = torch.Generator().manual_seed(seed)
+        self.hist = None
+        self.plan: list[np.ndarray] = []
+        self.queries = 0
+
+    @torch.no_grad()
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        o = torch.as_tensor(np.asarray(obs, np.float32))                      # (B, obs_dim)
+        sp = self.model.spec
+        self.hist = o[:, None].repeat(1, sp.n_obs, 1) if self.hist is None else torch.cat([self.hist[:, 1:], o[:, None]], 1)
+        if not self.plan:
+            chunk = self.model.sample(self.hist, torch.full((len(o),), self.task, dtype=torch.long), self.steps,
+                                      self.gen).numpy()                       # (B, H, act_dim)
+            self.plan = [chunk[:, j] for j in range(sp.n_obs - 1, sp.n_obs - 1 + sp.n_action)]
+            self.queries += 1
+        return self.plan.pop(0)
+
+
+class TrainedDP:
+    policy_kinds = ("diffusion_policy",)
+
+    def __init__(self, run_dir):
+        self.cfg, self.model, self.meta = load_baseline(run_dir, build)
+        self.label_names = list(self.meta["label_names"])
+        self.env_id = str(self.meta["env_id"])
+        self.n_params = int(self.meta["n_params"])
+        self.ddim_steps = self.cfg.baseline.ddim_steps or None     # 0 = the full DDPM chain
+
+    @property
+    def sampler(self) -> str:
+        return "ddim" if self.ddim_steps else "ddpm"
+
+    def condition_id(self, name: str) -> int:
+        if name not in self.label_names:
+            raise LWDError(f"unknown condition {name!r}; this run knows: {', '.join(self.label_names)}")
+        return self.label_names.index(name)
+
+    def needs_demos(self, kind: str) -> bool:
+        return False
+
+    def batch_policy(self, kind, cid, n, ecfg, seed, init_obs, demos=None) -> DPBatch:
+        return DPBatch(self.model, cid, self.ddim_steps, seed)
+
+    def extra_metrics(self, batches) -> dict:
+        return {"queries_per_episode": float(np.mean([b.queries for _, b in batches])) if batches else 0.0}

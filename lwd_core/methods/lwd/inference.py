@@ -1,0 +1,191 @@
+"""A trained LWD run: sample latents with the DDPM, decode them into policies, encode trajectories.
+Builds its models from `model.py` and never imports the trainer."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ...checkpoint import load_checkpoint
+from ...config import EvalConfig
+from ...data.hdf5 import load_dataset
+from ...errors import LWDError, RunError
+from ...export import NumpyPolicyBatch
+from ...io import load_meta, load_tensors
+from ...models.policy import split_theta
+from ...runs import RunDir
+from .model import build_diffusion, build_vae
+
+
+class GeneratedBatch:
+    """B generated policies behind the BatchPolicy contract, with the latents they were decoded from."""
+
+    def __init__(self, policies: NumpyPolicyBatch, latents: torch.Tensor | None = None):
+        self.policies, self.latents = policies, latents
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return self.policies.act(obs)
+
+
+class TrainedLWD:
+    policy_kinds = ("lwd", "vae")     # sampled from the diffusion model; reconstructed from a demonstration
+
+    def __init__(self, run_dir: str | Path, need_diffusion: bool = True):
+        self.run = RunDir(run_dir)
+        if not self.run.path.is_dir():
+            raise RunError(f"{self.run.path}: run directory not found")
+        self.cfg = self.run.config()
+        if not self.run.vae_ckpt.exists():
+            raise RunError(f"{self.run.path}: no trained VAE checkpoint (train the run first)")
+        meta = load_meta(self.run.vae_ckpt)
+        self.meta = meta
+        self.label_names: list[str] = list(meta["label_names"])
+        self.vae = build_vae(self.cfg, int(meta["window"]), int(meta["obs_dim"]), int(meta["act_dim"]),
+                             bool(meta["tanh_output"]))
+        load_checkpoint(self.run.vae_ckpt, self.vae)
+        self.vae.eval()
+        self.diffusion = None
+        if need_diffusion:
+            if not self.run.ddpm_ckpt.exists():
+                raise RunError(f"{self.run.path}: no trained diffusion checkpoint (training not finished)")
+            self.diffusion = build_diffusion(self.cfg, len(self.label_names), int(meta["obs_dim"]))
+            load_checkpoint(self.run.ddpm_ckpt, self.diffusion)
+            self.diffusion.eval()
+        self.latents = load_tensors(self.run.latents_path) if self.run.latents_path.exists() else None
+        self._heldout_ds = None
+
+    @property
+    def spec(self):
+        return self.vae.spec
+
+    @property
+    def n_params(self) -> int:
+        return self.spec.n_params
+
+    @property
+    def env_id(self) -> str:
+        return str(self.meta.get("env_id", ""))
+
+    def condition_id(self, name: str) -> int:
+        if name not in self.label_names:
+            raise LWDError(f"unknown condition {name!r}; this run knows: {', '.join(self.label_names)}")
+        return self.label_names.index(name)
+
+    @torch.no_grad()
+    def sample_latents(self, cond: np.ndarray, sampler: str = "ddim", steps: int = 50, seed: int = 0,
+                       init_obs: np.ndarray | None = None) -> torch.Tensor:
+        """cond (n,) condition ids -> z (n, latent_dim) in the VAE's latent space."""
+        d = self.diffusion
+        g = torch.Generator().manual_seed(seed)
+        c = torch.as_tensor(np.asarray(cond), dtype=torch.long)
+        state = None
+        if self.cfg.ddpm.state_condition:
+            if init_obs is None:
+                raise LWDError("this run's diffusion model is state-conditioned: an initial observation is needed")
+            state = d.norm_state(torch.as_tensor(np.asarray(init_obs), dtype=torch.float32))
+        n, D = len(c), d.latent_dim
+        if sampler == "ddim":
+            x = d.sample_ddim(n, D, c, state, steps=steps, generator=g, clip=self.cfg.ddpm.clip_x0)
+        elif sampler == "ddpm":
+            x = d.sample_ddpm(n, D, c, state, generator=g, clip=self.cfg.ddpm.clip_x0)
+        else:
+            raise LWDError(f"unknown sampler {sampler!r}; choose ddim or ddpm")
+        return d.to_latent(x)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.vae.decode(z)                                  # (n, P)
+
+    def policy_batch(self, theta: torch.Tensor) -> NumpyPolicyBatch:
+        layers = [(W.numpy(), b.numpy()) for W, b in split_theta(self.spec, theta.float().cpu())]
+        return NumpyPolicyBatch(layers, self.vae.obs_mean.numpy(), self.vae.obs_std.numpy(), self.spec.tanh_output)
+
+    @torch.no_grad()
+    def encode(self, obs: np.ndarray, act: np.ndarray, mask: np.ndarray | None = None) -> torch.Tensor:
+        """obs (n, L, obs_dim), act (n, L, act_dim) -> mu (n, latent_dim); longer inputs are cut to L."""
+        L = self.vae.window
+        obs, act = np.asarray(obs, np.float32), np.asarray(act, np.float32)
+        if mask is None:
+            mask = np.ones(obs.shape[:2], np.float32)
+        n, T = obs.shape[:2]
+        po = np.zeros((n, L, obs.shape[2]), np.float32)
+        pa = np.zeros((n, L, act.shape[2]), np.float32)
+        pm = np.zeros((n, L), np.float32)
+        k = min(T, L)
+        po[:, :k], pa[:, :k], pm[:, :k] = obs[:, :k], act[:, :k], mask[:, :k]
+        mu, _ = self.vae.encode(torch.as_tensor(po), torch.as_tensor(pa), torch.as_tensor(pm))
+        return mu
+
+    def training_latents(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.latents is None:
+            raise RunError(f"{self.run.path}: no latents.safetensors")
+        return self.latents["mu"], self.latents["label"]
+
+
+    # ---- the TrainedMethod contract used by evaluation
+    def needs_demos(self, kind: str) -> bool:
+        return kind == "vae"
+
+    def batch_policy(self, kind: str, cid: int, n: int, ecfg: EvalConfig, seed: int, init_obs: np.ndarray,
+                     demos: Sequence[dict] | None = None) -> GeneratedBatch:
+        if kind == "lwd":
+            z = self.sample_latents(np.full(n, cid), ecfg.sampler, ecfg.ddim_steps, seed=seed, init_obs=init_obs)
+            return GeneratedBatch(self.policy_batch(self.decode(z)), z)
+        if kind == "vae":
+            L = max(len(d["obs"]) for d in demos)
+            O = np.zeros((len(demos), L, self.spec.obs_dim), np.float32)
+            A = np.zeros((len(demos), L, self.spec.act_dim), np.float32)
+            M = np.zeros((len(demos), L), np.float32)
+            for i, d in enumerate(demos):
+                O[i, :len(d["obs"])], A[i, :len(d["act"])], M[i, :len(d["obs"])] = d["obs"], d["act"], 1
+            return GeneratedBatch(self.policy_batch(self.decode(self.encode(O, A, M))))
+        raise LWDError(f"unknown LWD policy kind {kind!r}; choose from {', '.join(self.policy_kinds)}")
+
+    def heldout_demos(self, cid: int, n: int) -> list[dict]:
+        """Held-out episodes of the run's dataset for this condition (for suites without a scripted expert)."""
+        held = self.meta.get("heldout_episodes")
+        if not held:
+            return []
+        if self._heldout_ds is None:
+            self._heldout_ds = load_dataset(self.meta["dataset"])
+        ds = self._heldout_ds
+        b = ds.episode_bounds()
+        lab = ds.episode_labels()
+        tgt = ds.action_labels if ds.action_labels is not None else ds.actions
+        out = [{"obs": ds.observations[b[i][0]:b[i][1]], "act": tgt[b[i][0]:b[i][1]]} for i in held if lab[i] == cid]
+        return out[:n]
+
+    def extra_metrics(self, batches: Sequence[tuple[int, object]]) -> dict:
+        """Novelty of the sampled latents: (condition id, GeneratedBatch) pairs of the "lwd" kind."""
+        zs = [(cid, b.latents) for cid, b in batches if getattr(b, "latents", None) is not None]
+        if not zs or self.latents is None:
+            return {}
+        mu, lab = self.training_latents()
+        z = torch.cat([z for _, z in zs])
+        c = torch.cat([torch.full((len(z),), cid) for cid, z in zs])
+        return {"novelty": novelty(z, c, mu, lab)}
+
+
+def novelty(z: torch.Tensor, z_cond: torch.Tensor, train_mu: torch.Tensor, train_label: torch.Tensor) -> dict:
+    """Distance from each sampled latent to its nearest training latent (same condition), beside the
+    typical nearest-neighbour spacing of the training latents themselves (leave-one-out)."""
+    out_d, ref_d = [], []
+    for c in torch.unique(z_cond):
+        tr = train_mu[train_label == c]
+        zs = z[z_cond == c]
+        if len(tr) == 0:
+            continue
+        out_d.append(torch.cdist(zs, tr).min(1).values)
+        if len(tr) > 1:
+            dd = torch.cdist(tr, tr)
+            dd.fill_diagonal_(float("inf"))
+            ref_d.append(dd.min(1).values)
+    nn_sample = torch.cat(out_d) if out_d else torch.zeros(0)
+    nn_train = torch.cat(ref_d) if ref_d else torch.zeros(0)
+    ref = float(nn_train.median()) if len(nn_train) else float("nan")
+    med = float(nn_sample.median()) if len(nn_sample) else float("nan")
+    return {"nn_dist_median": med, "train_nn_dist_median": ref,
+            "novelty_ratio": med / ref if ref and ref == ref and ref > 0 else float("nan"),
+            "frac_copies": float((nn_sample < 0.05 * ref).float().mean()) if len(nn_sample) and ref > 0 else float("nan")}

@@ -1,0 +1,139 @@
+"""LWD training: the VAE (paper Eq. 2), then the training windows' latents, then the latent DDPM."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+
+from ...config import RunConfig
+from ...data.hdf5 import Dataset, load_dataset
+from ...data.windows import Windows, make_windows
+from ...errors import DatasetError
+from ...io import load_meta, save_tensors
+from ...runs import RunDir
+from ...train.engine import (PhaseEvent, StepRecord, batch_indices, pick_device, resolve_tanh, run_phase,
+                             split_episodes)
+from .ddpm import GaussianDiffusion
+from .model import build_diffusion, build_vae
+from .vae import LWDVAE, vae_loss
+
+PHASES = ("vae", "ddpm")
+
+
+def check_dataset_fits(run: RunDir, ds: Dataset) -> None:
+    """A resumed run must see data of the dimensions it was trained on."""
+    if not run.vae_ckpt.exists():
+        return
+    meta = load_meta(run.vae_ckpt)
+    if meta.get("obs_dim") != ds.obs_dim or meta.get("act_dim") != ds.act_dim:
+        raise DatasetError(f"{ds.path}: dataset has obs_dim={ds.obs_dim}, act_dim={ds.act_dim} but run "
+                           f"{run.path} was trained with obs_dim={meta.get('obs_dim')}, act_dim={meta.get('act_dim')}")
+
+
+def train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRecord | PhaseEvent]:
+    torch.manual_seed(cfg.seed)
+    device = pick_device(cfg.device)
+    ds = load_dataset(cfg.data.dataset)
+    if resume:
+        check_dataset_fits(run, ds)
+    train_eps, held_eps = split_episodes(ds, cfg)
+    win = make_windows(ds, cfg.data.window, cfg.data.stride, cfg.data.short_episodes, cfg.data.use_action_labels,
+                       episodes=train_eps)
+    tanh = resolve_tanh(cfg, ds)
+    base_meta = {"obs_dim": ds.obs_dim, "act_dim": ds.act_dim, "window": win.length, "tanh_output": tanh,
+                 "label_names": ds.condition_names(), "env_id": cfg.env_id or ds.env_id,
+                 "dataset": str(cfg.data.dataset), "train_episodes": train_eps.tolist(),
+                 "heldout_episodes": held_eps.tolist()}
+    run.set_status("running", phase="data", step=0)
+    yield PhaseEvent("data", f"{len(win)} windows of length {win.length} from {len(train_eps)} episodes "
+                             f"({ds.obs_dim}-d obs, {ds.act_dim}-d act, {len(ds.condition_names())} conditions) "
+                             f"on {device}")
+
+    vae = build_vae(cfg, win.length, ds.obs_dim, ds.act_dim, tanh).to(device)
+    vae.set_normalizer(torch.as_tensor(ds.observations.mean(0)), torch.as_tensor(ds.observations.std(0)))
+    vstate = yield from _train_vae(run, cfg, vae, win, base_meta, resume, cancel, device)
+    if vstate == "cancelled":
+        return
+
+    yield PhaseEvent("latents", "encoding training windows")
+    lat = encode_windows(vae, win, cfg.ddpm.latent_samples_per_window, device)
+    save_tensors(run.latents_path, lat, {"label_names": ds.condition_names(), "window": win.length})
+
+    diff = build_diffusion(cfg, len(ds.condition_names()), ds.obs_dim).to(device)
+    dstate = yield from _train_ddpm(run, cfg, diff, lat, base_meta, resume, cancel, device)
+    if dstate == "cancelled":
+        return
+    run.set_status("finished", phase="done")
+    yield PhaseEvent("done", "training finished", "finished")
+
+
+def _train_vae(run, cfg: RunConfig, vae: LWDVAE, win: Windows, meta, resume, cancel, device):
+    opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)  # 5x faster step than foreach on CPU
+    rng = torch.Generator(device=device).manual_seed(cfg.seed)
+    # the windows go to the device once; each batch is gathered there
+    obs, act, mask = (torch.as_tensor(a).to(device) for a in (win.obs, win.act, win.mask))
+
+    def step_fn(step: int):
+        idx, epoch = batch_indices(len(win), cfg.vae.batch_size, step, cfg.seed)
+        idx = torch.as_tensor(idx, device=device)
+        out = vae_loss(vae, obs[idx], act[idx], mask[idx], rng)
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        opt.step()
+        return {"vae_loss": out["loss"].item(), "mse": out["mse"].item(), "kl": out["kl"].item()}, epoch
+
+    return (yield from run_phase(run, cfg, "vae", PHASES, vae, opt, rng, run.vae_ckpt, cfg.vae.steps, meta, resume,
+                                 cancel, step_fn, cfg.vae.lr_schedule))
+
+
+@torch.no_grad()
+def encode_windows(vae: LWDVAE, win: Windows, samples: int, device) -> dict[str, torch.Tensor]:
+    vae.eval()
+    mus, logvars = [], []
+    for s in range(0, len(win), 64):
+        sl = slice(s, s + 64)
+        mu, lv = vae.encode(torch.as_tensor(win.obs[sl]).to(device), torch.as_tensor(win.act[sl]).to(device),
+                            torch.as_tensor(win.mask[sl]).to(device))
+        mus.append(mu.cpu())
+        logvars.append(lv.cpu())
+    mu, logvar = torch.cat(mus), torch.cat(logvars)
+    return {"mu": mu, "logvar": logvar, "label": torch.as_tensor(win.label), "episode": torch.as_tensor(win.episode),
+            "start": torch.as_tensor(win.start), "init_obs": torch.as_tensor(win.obs[:, 0]),
+            "samples": torch.tensor([samples])}
+
+
+def diffusion_data(lat: dict[str, torch.Tensor], seed: int):
+    """Normalised latent training set: `samples` draws from q(z|tau) per window, per-dim standardised."""
+    mu, logvar = lat["mu"], lat["logvar"]
+    k = int(lat["samples"][0])
+    g = torch.Generator().manual_seed(seed)
+    z = mu.repeat(k, 1) + (0.5 * logvar).exp().repeat(k, 1) * torch.randn((k * len(mu), mu.shape[1]), generator=g)
+    z_mean = mu.mean(0)
+    z_std = mu.std(0).clamp_min(1e-6) if len(mu) > 1 else torch.ones(mu.shape[1])
+    return ((z - z_mean) / z_std, lat["label"].repeat(k), lat["init_obs"].repeat(k, 1), z_mean, z_std)
+
+
+def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume, cancel, device):
+    zn, cond, init_obs, z_mean, z_std = diffusion_data(lat, cfg.seed)
+    lo, hi = zn.min(0).values, zn.max(0).values
+    margin = 0.1 * (hi - lo)
+    s_mean, s_std = init_obs.mean(0), init_obs.std(0).clamp_min(1e-3)
+    diff.set_normalizers(z_mean, z_std, lo - margin, hi + margin, s_mean, s_std)
+    state_n = (init_obs - s_mean) / s_std
+    opt = torch.optim.Adam(diff.parameters(), lr=cfg.ddpm.lr, fused=True)
+    rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    zn, cond, state_n = zn.to(device), cond.to(device), state_n.to(device)
+    use_state = cfg.ddpm.state_condition
+
+    def step_fn(step: int):
+        idx, epoch = batch_indices(len(zn), cfg.ddpm.batch_size, step, cfg.seed + 1)
+        idx = torch.as_tensor(idx, device=device)
+        loss = diff.loss(zn[idx], cond[idx], state_n[idx] if use_state else None, rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"ddpm_loss": loss.item()}, epoch
+
+    return (yield from run_phase(run, cfg, "ddpm", PHASES, diff, opt, rng, run.ddpm_ckpt, cfg.ddpm.steps,
+                                 {**meta, "latent_dim": cfg.vae.latent_dim}, resume, cancel, step_fn,
+                                 cfg.ddpm.lr_schedule))

@@ -1,0 +1,132 @@
+"""Trajectory VAE whose decoder is a hypernetwork writing the weights of a small MLP policy (paper §3.2)."""
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn as nn
+
+from ...config import DECODER_SIZES, VAEConfig
+from ...models.policy import PolicySpec, batched_policy
+
+
+def _hmlp_class():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from hypnettorch.hnets import HMLP
+    return HMLP
+
+
+class TrajectoryEncoder(nn.Module):
+    """Flattened (L, obs+act) window -> MLP -> (mu, logvar)."""
+
+    def __init__(self, window: int, obs_dim: int, act_dim: int, hidden: tuple[int, ...], latent_dim: int):
+        super().__init__()
+        dims = [window * (obs_dim + act_dim), *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(dims[-1], 2 * latent_dim)
+
+    def forward(self, obs_n: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # obs_n (B, L, obs_dim) normalised and zero-padded, act (B, L, act_dim)
+        x = torch.cat([obs_n, act], dim=-1).flatten(1)  # (B, L*(obs+act))
+        mu, logvar = self.head(self.body(x)).chunk(2, dim=-1)
+        return mu, logvar.clamp(-30.0, 20.0)
+
+
+class HyperDecoder(nn.Module):
+    """hypnettorch HMLP: z (B, latent) -> theta (B, n_params) of the policy."""
+
+    def __init__(self, spec: PolicySpec, latent_dim: int, size: str):
+        super().__init__()
+        HMLP = _hmlp_class()
+        self.hnet = HMLP(spec.target_shapes, uncond_in_size=latent_dim, cond_in_size=0,
+                         layers=list(DECODER_SIZES[size]), num_cond_embs=0, verbose=False)
+        self._rescale_output(spec)
+
+    @torch.no_grad()
+    def _rescale_output(self, spec: PolicySpec) -> None:
+        # Start the generated policy near a fan-in-scaled init, so the first steps are not spent
+        # undoing a hypernetwork output that is far too large for the 256-wide target layers.
+        W_out = self.hnet.layer_weight_tensors[-1]
+        b_out = self.hnet.layer_bias_vectors[-1]
+        b_out.zero_()
+        i = 0
+        for fin, fout in spec.layer_dims:
+            n = fin * fout
+            W_out[i:i + n].mul_(1.0 / fin ** 0.5)
+            W_out[i + n:i + n + fout].mul_(0.1 / fin ** 0.5)
+            i += n + fout
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.hnet.forward(uncond_input=z, ret_format="flattened")
+
+
+class LWDVAE(nn.Module):
+    def __init__(self, cfg: VAEConfig, window: int, obs_dim: int, act_dim: int, tanh_output: bool):
+        super().__init__()
+        self.cfg = cfg
+        self.window = window
+        self.spec = PolicySpec(obs_dim, act_dim, tuple(cfg.policy_hidden), tanh_output)
+        self.encoder = TrajectoryEncoder(window, obs_dim, act_dim, tuple(cfg.encoder_hidden), cfg.latent_dim)
+        self.decoder = HyperDecoder(self.spec, cfg.latent_dim, cfg.decoder_size)
+        self.register_buffer("obs_mean", torch.zeros(obs_dim))
+        self.register_buffer("obs_std", torch.ones(obs_dim))
+
+    def set_normalizer(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.obs_mean.copy_(mean)
+        self.obs_std.copy_(std.clamp_min(1e-3))
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return (obs - self.obs_mean) / self.obs_std
+
+    def encode(self, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        m = mask.unsqueeze(-1)
+        return self.encoder(self.normalize(obs) * m, act * m)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def act(self, theta: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """theta (B, P), obs (B, T, obs_dim) raw -> actions (B, T, act_dim)."""
+        return batched_policy(self.spec, theta, self.normalize(obs))
+
+
+def kl_term(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Paper Eq. 2: sum_i (sigma_i^2 + mu_i^2 - 1 - log sigma_i^2), averaged over the batch."""
+    return (logvar.exp() + mu.pow(2) - 1.0 - logvar).sum(-1).mean()
+
+
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared action error over real (mask=1) steps and action dims."""
+    se = (pred - target).pow(2).sum(-1) * mask  # (B, T)
+    return se.sum() / (mask.sum() * pred.shape[-1]).clamp_min(1.0)
+
+
+def pick_states(mask: torch.Tensor, k: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """k random real steps per window, without replacement: returns idx (B, k) and their mask (B, k)."""
+    keys = torch.rand(mask.shape, generator=generator, device=mask.device)
+    keys = keys.masked_fill(mask <= 0, -1.0)
+    idx = keys.topk(k, dim=1).indices
+    return idx, mask.gather(1, idx)
+
+
+def vae_loss(model: LWDVAE, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor,
+             generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Eq. 2: action MSE of the generated policy on the demo states + beta_kl * KL."""
+    mu, logvar = model.encode(obs, act, mask)                                  # (B, D) each
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device)
+    z = mu + (0.5 * logvar).exp() * eps
+    theta = model.decode(z)                                                    # (B, P)
+    k = model.cfg.states_per_window
+    if 0 < k < obs.shape[1]:
+        idx, m = pick_states(mask, k, generator)
+        obs = obs.gather(1, idx.unsqueeze(-1).expand(-1, -1, obs.shape[-1]))   # (B, k, obs_dim)
+        act = act.gather(1, idx.unsqueeze(-1).expand(-1, -1, act.shape[-1]))
+        mask = m
+    pred = model.act(theta, obs)                                               # (B, T, act_dim)
+    mse = masked_mse(pred, act, mask)
+    kl = kl_term(mu, logvar)
+    return {"loss": mse + model.cfg.beta_kl * kl, "mse": mse, "kl": kl}

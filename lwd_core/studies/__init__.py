@@ -1,0 +1,1 @@
+"""Paper tables and figures as studies, behind `registry.py`."""

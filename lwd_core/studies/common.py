@@ -1,0 +1,160 @@
+"""What every study shares: events, the dataset, train-or-reuse of a run, cached evaluations, and the report."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..config import EvalConfig, RunConfig
+from ..envs.collect import ensure_dataset
+from ..envs.registry import get_collector
+from ..errors import ConfigError
+from ..eval.evaluate import evaluate_run
+from ..io import atomic_write_bytes, atomic_write_json
+from ..methods.registry import train_run
+from ..runs import RunDir
+
+
+@dataclass(frozen=True)
+class StudyEvent:
+    """A line for the user; `stage` names the run the records that follow belong to."""
+    message: str
+    stage: str = ""
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    ok: bool                         # False when a training stopped early (rerun to resume)
+    files: tuple[str, ...] = ()
+    summary: str = ""
+
+
+# The MT10 dataset every MT10 study trains on: the demo's scale, or a smoke scale with --quick.
+MT10_DATA = {"full": {"episodes_per_task": 40, "episode_length": 500}, "quick": {"episodes_per_task": 2,
+                                                                                  "episode_length": 100}}
+
+
+def ensure_mt10(out: Path, quick: bool, workers: int) -> Iterator[Any]:
+    """Collect the study's MT10 dataset into out/mt10.h5 unless it is there; returns its path."""
+    data = out / "mt10.h5"
+    cfg = get_collector("mt10").config(**MT10_DATA["quick" if quick else "full"])
+    if not data.exists():
+        yield StudyEvent("collecting MT10 demonstrations", stage="collect mt10")
+    yield from ensure_dataset(data, "mt10", cfg, workers)
+    return data
+
+
+# Settings that do not change what a run learns; a reused run may differ from the requested config in these.
+_NOT_TRAINING = {"name", "log_every", "checkpoint_every", "device", "eval", "data.dataset"}
+
+
+def training_differences(saved: RunConfig, wanted: RunConfig) -> list[str]:
+    """The training settings in which a saved run's config differs from the wanted one, as 'key: saved -> wanted'."""
+    def flat(d: dict, pre: str = "") -> dict:
+        out = {}
+        for k, v in d.items():
+            key = f"{pre}{k}"
+            if key in _NOT_TRAINING:
+                continue
+            out.update(flat(v, key + ".") if isinstance(v, dict) else {key: v})
+        return out
+    a, b = flat(saved.to_dict()), flat(wanted.to_dict())
+    norm = (lambda v: list(v) if isinstance(v, tuple) else v)
+    return [f"{k}: {norm(a.get(k))} -> {norm(b.get(k))}" for k in sorted(set(a) | set(b))
+            if norm(a.get(k)) != norm(b.get(k))]
+
+
+def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str) -> Iterator[Any]:
+    """Train, resume, or reuse a finished run; returns True when it is finished. A run folder that was made with
+    other training settings is an error, not something to reuse silently."""
+    run = RunDir(run_dir)
+    if run.exists():
+        diff = training_differences(run.config(), cfg)
+        if diff:
+            raise ConfigError(f"{run.path} was trained with other settings ({'; '.join(diff[:3])}); "
+                              "use another --out or delete that folder")
+    if run.exists() and run.status().get("status") == "finished":
+        return True
+    resume = run.exists() and run.metrics_path.exists()
+    yield StudyEvent(f"{'resuming' if resume else 'training'} {desc}", stage=desc)
+    status = "running"
+    for rec in train_run(str(run.path), None if resume else cfg, resume=resume):
+        yield rec
+        if getattr(rec, "status", "") == "cancelled" or getattr(rec, "phase", "") == "done":
+            status = rec.status
+    if status != "finished":
+        yield StudyEvent(f"{desc}: training {status}; rerun the command to resume")
+    return status == "finished"
+
+
+def cached_eval(run_dir: Path, ecfg: EvalConfig, kinds, path: Path, workers: int) -> Iterator[Any]:
+    """Evaluate a run, or reuse a saved result of the same episodes and seed that is newer than every checkpoint
+    (so rerunning a study after an interruption only evaluates what changed). Returns the result."""
+    ckpts = list((Path(run_dir) / "checkpoints").glob("*.safetensors"))
+    if path.exists() and ckpts and path.stat().st_mtime >= max(c.stat().st_mtime for c in ckpts):
+        try:
+            ev = json.loads(path.read_text())
+            if ev.get("episodes") == ecfg.episodes and ev.get("seed") == ecfg.seed and \
+                    all(m in ev.get("methods", {}) for m in kinds):
+                return ev
+        except (OSError, ValueError):
+            pass                                   # unreadable or partial: evaluate again
+    ev: dict = {}
+    yield from evaluate_run(run_dir, ecfg, None, kinds, workers, result=ev)
+    atomic_write_json(path, ev)
+    return ev
+
+
+def train_seconds(run: RunDir) -> float:
+    """A run's recorded training time, summed over its phases (VAE + DDPM for LWD). `elapsed` restarts at 0 when
+    a run resumes, so each drop starts a new segment."""
+    done: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for rec in run.read_metrics():
+        if "elapsed" in rec:
+            ph, e = rec.get("phase", ""), float(rec["elapsed"])
+            if e < last.get(ph, 0.0):
+                done[ph] = done.get(ph, 0.0) + last[ph]
+            last[ph] = e
+    return sum(done.values()) + sum(last.values())
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg back-end (no display, no Qt)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def write_report(out: Path, name: str, result: dict, markdown: str, fig=None) -> tuple[str, ...]:
+    """NAME.json (with its `report` table), NAME.md and, when given, NAME.png, each written atomically."""
+    files = [out / f"{name}.json", out / f"{name}.md"]
+    atomic_write_json(files[0], result)
+    atomic_write_bytes(files[1], markdown.encode())
+    if fig is not None:
+        files.append(write_png(out / f"{name}.png", fig))
+    return tuple(str(f) for f in files)
+
+
+def write_png(path: Path, fig) -> Path:
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    atomic_write_bytes(path, buf.getvalue())
+    pyplot().close(fig)
+    return path
+
+
+def report_table(title: str, columns: list[str], rows: list[list[Any]]) -> dict:
+    """The study-independent table a viewer shows: first column is the row label."""
+    return {"title": title, "columns": columns, "rows": rows}
+
+
+def markdown_table(report: dict) -> str:
+    cols = report["columns"]
+    fmt = (lambda v: f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v)))
+    lines = [f"### {report['title']}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in report["rows"]]
+    return "\n".join(lines) + "\n"

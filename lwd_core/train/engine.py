@@ -1,0 +1,157 @@
+"""The training engine every method shares: records, the phase loop (step, log, checkpoint, cancel, resume) and the
+batch schedule. Training loops are generators: they yield small frozen records, check `cancel()` between steps,
+and never print or plot; the CLI and the GUI iterate the same generators."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..config import RunConfig
+from ..data.hdf5 import Dataset
+from ..errors import RunError
+from ..runs import RunDir
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    phase: str                 # a method's phase: "vae", "ddpm", "mlp_bc", ...
+    step: int                  # 1-based, after the update
+    total: int
+    epoch: float
+    losses: dict = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True)
+class PhaseEvent:
+    phase: str                 # "data", a training phase, "latents", "done"
+    message: str
+    status: str = "running"    # "running", "finished", "cancelled"
+
+
+def pick_device(name: str) -> torch.device:
+    """"auto" is CUDA when available; every method trains on the device this returns."""
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RunError("device 'cuda' requested but CUDA is not available")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def resolve_tanh(cfg: RunConfig, ds: Dataset) -> bool:
+    if cfg.vae.output_activation == "auto":
+        return bool(np.abs(ds.actions).max() <= 1.0 + 1e-6)
+    return cfg.vae.output_activation == "tanh"
+
+
+def action_targets(cfg: RunConfig, ds: Dataset) -> np.ndarray:
+    """What every method learns to output: the clean expert labels when the file has them and the config asks."""
+    return ds.action_labels if (cfg.data.use_action_labels and ds.action_labels is not None) else ds.actions
+
+
+def split_episodes(ds: Dataset, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out a stratified fraction of episodes per condition (for reconstruction checks)."""
+    labels = ds.episode_labels()
+    rng = np.random.default_rng(cfg.seed)
+    train, held = [], []
+    for c in np.unique(labels):
+        ids = np.flatnonzero(labels == c)
+        rng.shuffle(ids)
+        k = int(round(len(ids) * cfg.data.holdout_fraction))
+        held += list(ids[:k])
+        train += list(ids[k:])
+    return np.sort(np.array(train, np.int64)), np.sort(np.array(held, np.int64))
+
+
+def batch_indices(n: int, bs: int, step: int, seed: int) -> tuple[np.ndarray, float]:
+    """Shuffled epochs that depend only on (seed, step), so a resumed run sees the same batches."""
+    spe = max(1, int(np.ceil(n / bs)))
+    epoch, k = divmod(step, spe)
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[k * bs:(k + 1) * bs], epoch + k / spe
+
+
+def open_run(run_dir: str, cfg: RunConfig | None, resume: bool) -> tuple[RunDir, RunConfig]:
+    """The run directory to train in: an existing one to resume, or a new one created from `cfg`."""
+    run = RunDir(run_dir)
+    if resume:
+        if not run.exists():
+            raise RunError(f"{run.path}: nothing to resume (no config.json)")
+        return run, run.config()
+    if cfg is None:
+        raise RunError("a config is needed to start a new run")
+    if run.exists() and (any(run.ckpt_dir.glob("*.safetensors")) or run.metrics_path.exists()):
+        raise RunError(f"{run.path}: run already exists; pass --resume or choose another directory")
+    run.create(cfg)
+    return run, cfg
+
+
+def guarded(run: RunDir, body: Iterator) -> Iterator:
+    """Mark the run cancelled or failed in status.json when its training generator ends abnormally."""
+    try:
+        yield from body
+    except (GeneratorExit, KeyboardInterrupt):
+        run.set_status("cancelled")
+        raise
+    except BaseException as e:
+        run.set_status("failed", error=f"{type(e).__name__}: {e}")
+        raise
+
+
+def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], model: torch.nn.Module,
+              opt: torch.optim.Optimizer, rng: torch.Generator, ckpt_path, total: int, meta: dict, resume: bool,
+              cancel: Callable[[], bool], step_fn: Callable[[int], tuple[dict, float]],
+              schedule: str = "constant") -> Iterator[StepRecord | PhaseEvent]:
+    """Step/log/checkpoint/cancel loop of one phase; `phases` is the method's phase order (for resume).
+    Returns 'finished' or 'cancelled'."""
+    step = 0
+    base_lr = opt.param_groups[0]["lr"]
+    if resume and ckpt_path.exists():
+        m = load_checkpoint(ckpt_path, model, opt, rng)
+        step = int(m["step"])
+        run.truncate_metrics(phase, step, phases)
+        if m.get("finished"):
+            yield PhaseEvent(phase, f"{phase} already trained ({step} steps)", "finished")
+            return "finished"
+    elif not resume and ckpt_path.exists():
+        raise RunError(f"{ckpt_path}: exists already")
+
+    def save(finished: bool) -> None:
+        save_checkpoint(ckpt_path, model, opt, rng, {**meta, "phase": phase, "step": step, "finished": finished})
+
+    yield PhaseEvent(phase, f"training {phase} from step {step} to {total}")
+    run.set_status("running", phase=phase, step=step, total=total)
+    t0, pending = time.perf_counter(), []
+    model.train()
+    while step < total:
+        if cancel():
+            save(False)
+            run.append_metrics(pending)
+            run.set_status("cancelled", phase=phase, step=step, total=total)
+            yield PhaseEvent(phase, f"cancelled at step {step}; resumable", "cancelled")
+            return "cancelled"
+        if schedule == "cosine":  # a pure function of the step, so resuming needs no scheduler state
+            for g in opt.param_groups:
+                g["lr"] = base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
+        losses, epoch = step_fn(step)
+        step += 1
+        if step % cfg.log_every == 0 or step == total:
+            rec = StepRecord(phase, step, total, epoch, losses, time.perf_counter() - t0)
+            pending.append({"phase": phase, "step": step, "epoch": epoch, "elapsed": rec.elapsed, **losses})
+            yield rec
+        if step % cfg.checkpoint_every == 0 and step < total:
+            run.append_metrics(pending)
+            pending = []
+            save(False)
+            run.set_status("running", phase=phase, step=step, total=total)
+    run.append_metrics(pending)
+    save(True)
+    run.set_status("running", phase=phase, step=step, total=total)
+    yield PhaseEvent(phase, f"{phase} finished at step {step}", "finished")
+    return "finished"

@@ -1,0 +1,121 @@
+"""The engine's extension points and shared loops: registries, presets, the test-only suite, state-conditioned
+diffusion, baselines cancelled and resumed in-process, and evaluation that does not depend on --workers."""
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lwd_core.config import EvalConfig, RunConfig, preset, preset_names
+from lwd_core.data.hdf5 import save_dataset
+from lwd_core.envs.registry import collectors, get_suite
+from lwd_core.errors import ConfigError
+from lwd_core.eval.evaluate import evaluate_run
+from lwd_core.io import load_tensors
+from lwd_core.methods.lwd.inference import TrainedLWD
+from lwd_core.methods.registry import get_method, method_names, train_run
+from lwd_core.runs import RunDir
+from tests.toy_suite import maps, make_synthetic
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_survives_a_json_round_trip(name):
+    cfg = preset(name)
+    again = RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg and again.to_dict() == cfg.to_dict()
+
+
+def test_registries_list_the_built_ins_and_the_test_suite():
+    assert method_names() == ["lwd", "mlp_bc", "diffusion_policy"]
+    assert get_method("lwd").phases == ("vae", "ddpm")
+    with pytest.raises(ConfigError, match="unknown method 'nope'"):
+        get_method("nope")
+    assert {"mt10", "toy"} <= set(collectors())
+    assert type(get_suite("toy-maps")).__name__ == "ToySuite"       # registered by tests/toy_suite.py alone
+    assert type(get_suite("mt10")).__name__ == "MT10Suite"
+    assert type(get_suite("HalfCheetah-v5")).__name__ == "GymSuite"  # any other id: the gymnasium fallback
+
+
+def test_nothing_in_the_app_or_cli_names_a_suite_or_a_method():
+    """Adding a suite or a method touches lwd_core (one module plus presets) and never lwd_studio/."""
+    pattern = re.compile(r"""["'](mt10|toy-maps|lwd|mlp_bc|diffusion_policy)["']""")
+    hits = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "lwd_studio").rglob("*.py")
+            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert hits == []
+
+
+def _toy_run(tmp_path, n_eps=40, **over):
+    save_dataset(make_synthetic(n_eps=n_eps), tmp_path / "toy.h5")
+    cfg = preset("toy-tiny").replace(data={"dataset": str(tmp_path / "toy.h5")}, **over)
+    status = [r.status for r in train_run(str(tmp_path / "run"), cfg) if hasattr(r, "status")]
+    assert status[-1] == "finished"
+    return tmp_path / "run"
+
+
+def test_sampled_policy_imitates_its_own_label(tmp_path):
+    """The central claim on the synthetic data: a policy sampled for label b imitates map b, not map a."""
+    run = _toy_run(tmp_path, vae={"steps": 600, "lr": 1e-3}, log_every=50, checkpoint_every=1000,
+                   ddpm={"steps": 1500, "lr": 1e-3, "hidden": 128, "n_steps": 100})
+    lwd = TrainedLWD(run)
+    states = np.random.default_rng(1).normal(size=(200, 5)).astype(np.float32)
+    M = maps()
+    for b in (0, 1):
+        pb = lwd.policy_batch(lwd.decode(lwd.sample_latents(np.full(8, b), "ddim", 20, seed=b)))
+        acts = np.stack([pb.policy(i).act(states) for i in range(8)])                    # (8, 200, 2)
+        err = [float(np.mean((acts - np.tanh(states @ M[k])) ** 2)) for k in (0, 1)]
+        assert err[b] < 0.05 and err[1 - b] > 10 * err[b], (b, err)
+
+
+def test_state_conditioned_diffusion_trains_and_samples(tmp_path):
+    run = _toy_run(tmp_path, n_eps=12, ddpm={"state_condition": True, "steps": 30})
+    lwd = TrainedLWD(run)
+    assert lwd.diffusion.eps_model.state_proj is not None
+    init = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    z = lwd.sample_latents(np.array([0, 1, 1]), "ddim", 5, seed=0, init_obs=init)
+    z2 = lwd.sample_latents(np.array([0, 1, 1]), "ddim", 5, seed=0, init_obs=init + 3.0)
+    assert z.shape == (3, 16) and torch.isfinite(z).all()
+    assert not torch.allclose(z, z2)                      # the state really conditions the sample
+    with pytest.raises(Exception, match="initial observation"):
+        lwd.sample_latents(np.array([0]), "ddim", 5, seed=0)
+
+
+@pytest.mark.parametrize("method,over", [("mlp_bc", {"width": 32}),
+                                         ("diffusion_policy", {"dp_size": "small", "dp_train_steps": 10})])
+def test_baselines_cancel_and_resume_in_process_exactly(tmp_path, method, over):
+    save_dataset(make_synthetic(n_eps=6), tmp_path / "toy.h5")
+    cfg = preset("toy-tiny").replace(method=method, checkpoint_every=5, data={"dataset": str(tmp_path / "toy.h5")},
+                                     baseline={**over, "steps": 20, "batch_size": 16})
+    list(train_run(str(tmp_path / "full"), cfg))
+    calls = {"n": 0}
+
+    def cancel_once():
+        calls["n"] += 1
+        return calls["n"] == 8
+
+    recs = list(train_run(str(tmp_path / "cut"), cfg, cancel=cancel_once))
+    assert recs[-1].status == "cancelled" and RunDir(tmp_path / "cut").status()["status"] == "cancelled"
+    list(train_run(str(tmp_path / "cut"), resume=True))
+    a = load_tensors(tmp_path / "full" / "checkpoints" / f"{method}.safetensors")
+    b = load_tensors(tmp_path / "cut" / "checkpoints" / f"{method}.safetensors")
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+    la = [r["loss"] for r in RunDir(tmp_path / "full").read_metrics()]
+    lb = [r["loss"] for r in RunDir(tmp_path / "cut").read_metrics()]
+    assert la == lb and len(la) == 20
+
+
+def test_evaluation_does_not_depend_on_the_number_of_workers(tmp_path):
+    run = _toy_run(tmp_path, n_eps=8)
+    out = {}
+    for workers in (1, 2):
+        res: dict = {}
+        list(evaluate_run(run, EvalConfig(episodes=3, ddim_steps=5, max_steps=30), workers=workers, result=res))
+        out[workers] = res
+    for k in ("lwd", "expert"):
+        assert out[1]["methods"][k] == out[2]["methods"][k]
+    assert out[1]["novelty"] == out[2]["novelty"]
+    assert out[1]["methods"]["expert"]["mean_success"] == 1.0       # the toy expert is exact
+    assert out[1]["methods"]["lwd"]["mean_return"] < 0               # and a 20-step policy is not
