@@ -118,6 +118,7 @@ def test_bad_config_file_and_missing_run(tmp_path):
                           "`episodes_per_task` must be > 0")
 
 
+@pytest.mark.slow
 def test_collect_mt10_train_eval(tmp_path):
     """The real MT10 path at the smallest scale: 1 short episode per task for two tasks."""
     r = cli("collect", "mt10", "--episodes-per-task", "2", "--episode-length", "40", "--tasks", "reach-v3,push-v3",
@@ -140,6 +141,7 @@ def test_collect_mt10_train_eval(tmp_path):
     assert "novelty" in res
 
 
+@pytest.mark.slow
 def test_bench_quick_writes_the_contract_keys(tmp_path):
     r = cli("bench", "--quick", "--json", tmp_path / "b.json")
     assert r.returncode == 0, r.stderr[-3000:]
@@ -150,6 +152,7 @@ def test_bench_quick_writes_the_contract_keys(tmp_path):
     assert res["policy_params"] == 77_060 and res["mlp512_params"] > 10 * res["policy_params"]
 
 
+@pytest.mark.slow
 def test_reproduce_table2_quick(tmp_path):
     r = cli("reproduce", "table2", "--quick", "--out", tmp_path / "t2", timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -188,6 +191,7 @@ def test_reproduce_rejects_bad_step_counts(tmp_path, what, flag, spec):
     assert not (tmp_path / "f8").exists()
 
 
+@pytest.mark.slow
 def test_reproduce_fig7_and_fig8_quick(tmp_path):
     out = tmp_path / "figs"
     r = cli("reproduce", "fig7", "--quick", "--out", out, timeout=900)
@@ -217,7 +221,7 @@ def test_reproduce_refuses_a_run_folder_trained_with_other_settings(tmp_path):
     assert training_differences(saved, wanted) == ["vae.steps: 10000 -> 3000"]
     RunDir(tmp_path / "run").create(saved)
     with pytest.raises(ConfigError, match="vae.steps: 10000 -> 3000"):
-        ensure_trained(tmp_path / "run", wanted, "test: ")
+        list(ensure_trained(tmp_path / "run", wanted, "test"))
     assert RunDir(tmp_path / "run").config().vae.steps == 10_000        # the folder is left as it was
 
 
@@ -232,3 +236,19 @@ def test_train_seconds_adds_up_resumed_segments(tmp_path):
                        [{"phase": "vae", "step": s, "elapsed": e} for s, e in ((30, 0.5), (40, 1.5))] +   # resumed
                        [{"phase": "ddpm", "step": 10, "elapsed": 4.0}])
     assert train_seconds(run) == pytest.approx(2.0 + 1.5 + 4.0)
+
+
+def test_a_suite_added_by_one_module_runs_through_the_cli(tmp_path):
+    """tests/toy_suite.py (loaded via LWD_PLUGINS) brings a suite, a collector and a preset; nothing else changed."""
+    r = cli("collect", "toy", "--episodes", "6", "--out", tmp_path / "toy.h5")
+    assert r.returncode == 0 and "6 episodes" in r.stdout, r.stderr[-3000:]
+    r = cli("train", "--preset", "toy-tiny", "--dataset", tmp_path / "toy.h5", "--run-dir", tmp_path / "run")
+    assert r.returncode == 0, r.stderr[-3000:]
+    for w in (1, 2):
+        r = cli("eval", tmp_path / "run", "--workers", str(w), "--json", tmp_path / f"e{w}.json")
+        assert r.returncode == 0, r.stderr[-3000:]
+    e1, e2 = (json.loads((tmp_path / f"e{w}.json").read_text()) for w in (1, 2))
+    assert e1["methods"] == e2["methods"] and set(e1["methods"]) == {"lwd", "vae", "expert"}
+    assert e1["workers"] == 1 and e2["workers"] == 2
+    assert_one_line_error(cli("eval", tmp_path / "run", "--episodes", "0"), "--episodes must be > 0")
+    assert_one_line_error(cli("eval", tmp_path / "run", "--methods", "nope"), "unknown policy kind 'nope'")

@@ -17,7 +17,7 @@ from lwd_core.io import load_tensors
 from lwd_core.methods.lwd.inference import TrainedLWD
 from lwd_core.methods.registry import get_method, method_names, train_run
 from lwd_core.runs import RunDir
-from tests.toy_suite import maps, make_synthetic
+from tests.toy_suite import make_synthetic, maps
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -36,6 +36,7 @@ def test_first_launch_offers_demo(window):
     assert "Demo run" in window.runs.hint.text() and window.runs.buttons["demo"].isDefault()
 
 
+@pytest.mark.slow
 def test_demo_run_collects_then_trains_with_live_curves(window, qtbot):
     from lwd_core.demo import DemoScale
     window.demo = DemoScale("mt10", {"episodes_per_task": 1, "episode_length": 40}, "mt10-quick",
