@@ -162,9 +162,9 @@ def inference_costs(res: dict, quick: bool, log) -> dict:
     """Per-control-step cost of LWD, MLP-512 and Diffusion Policy on the same machine and inputs, and the cost
     averaged over a 500-step MT10 episode: one policy generation per episode for LWD, one diffusion query per
     action horizon (H_a = 8) for DP."""
+    from .export import NumpyMLPPolicy
     from .methods.diffusion_policy.model import DiffusionPolicyModel, DPSpec
     from .methods.mlp_bc.model import MLPBC
-    from .export import NumpyMLPPolicy
     T, obs_dim, act_dim, n_tasks = 500, 39, 4, 10
     out: dict = {}
     mlp = MLPBC(obs_dim, act_dim, n_tasks, 512)

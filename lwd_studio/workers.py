@@ -18,13 +18,12 @@ def preload() -> None:
     """Import the heavy modules once on the GUI thread at start-up. An import in a worker thread holds
     the GIL for tens of milliseconds (hypnettorch pulls in matplotlib), which would stall the event loop."""
     import sklearn.decomposition  # noqa: F401
+    import torch
 
     import lwd_core.demo  # noqa: F401
     import lwd_core.eval.evaluate  # noqa: F401
     import lwd_core.eval.latents  # noqa: F401
     import lwd_core.methods.lwd.trainer  # noqa: F401
-    import torch
-
     from lwd_core.config import VAEConfig
     from lwd_core.envs.registry import suite_names
     from lwd_core.methods.lwd.vae import LWDVAE, vae_loss

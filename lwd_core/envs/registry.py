@@ -4,19 +4,16 @@ Every module in `lwd_core/envs/` registers itself when imported; `get_suite` imp
 suite is one new module (plus its presets in `config.py`) and nothing else names it."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..errors import LWDError
-from ..plugins import load_plugins
+from ..plugins import discover
 from ..types import EnvSuite
 
 _SUITES: dict[str, Callable[[str], EnvSuite]] = {}      # exact env id -> suite factory
 _FALLBACK: list[Callable[[str], EnvSuite]] = []         # tried for any other id (any gymnasium id)
 _COLLECTORS: dict[str, "Collector"] = {}
-_DISCOVERED = False
 
 
 @dataclass(frozen=True)
@@ -43,15 +40,8 @@ def register_collector(c: Collector) -> None:
 
 
 def _discover() -> None:
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    _DISCOVERED = True
-    load_plugins()
     from .. import envs
-    for m in pkgutil.iter_modules(envs.__path__):
-        if m.name not in ("registry", "render"):
-            importlib.import_module(f"{envs.__name__}.{m.name}")
+    discover(envs, skip=("registry", "render"))
 
 
 def get_suite(env_id: str) -> EnvSuite:

@@ -7,6 +7,7 @@ import torch
 
 from ..checkpoint import load_checkpoint
 from ..config import RunConfig
+from ..errors import LWDError
 from ..io import load_meta
 from ..runs import RunDir
 
@@ -23,3 +24,27 @@ def load_baseline(run_dir, build: Builder) -> tuple[RunConfig, torch.nn.Module, 
                   meta["obs_mean"], meta["obs_std"])
     load_checkpoint(ckpt, model)
     return cfg, model.eval(), meta
+
+
+class TrainedBaseline:
+    """What the baselines' TrainedMethod objects share: the loaded model, its run's conditions, no demonstrations."""
+
+    def __init__(self, run_dir, build: Builder):
+        self.cfg, self.model, self.meta = load_baseline(run_dir, build)
+        self.label_names = list(self.meta["label_names"])
+        self.env_id = str(self.meta["env_id"])
+        self.n_params = int(self.meta["n_params"])
+
+    def condition_id(self, name: str) -> int:
+        if name not in self.label_names:
+            raise LWDError(f"unknown condition {name!r}; this run knows: {', '.join(self.label_names)}")
+        return self.label_names.index(name)
+
+    def needs_demos(self, kind: str) -> bool:
+        return False
+
+    def heldout_demos(self, cid: int, n: int) -> list[dict]:
+        return []
+
+    def extra_metrics(self, batches) -> dict:
+        return {}

@@ -6,19 +6,17 @@ code, and listing methods imports neither."""
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ..config import RunConfig
 from ..errors import ConfigError
-from ..plugins import load_plugins
+from ..plugins import discover
 from ..runs import list_runs
 from ..train.engine import guarded, open_run
 from ..types import TrainedMethod
 
 _METHODS: dict[str, "MethodSpec"] = {}
-_DISCOVERED = False
 
 
 @dataclass(frozen=True)
@@ -54,15 +52,8 @@ def register_method(spec: MethodSpec) -> None:
 
 
 def _discover() -> None:
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    _DISCOVERED = True
-    load_plugins()
     from .. import methods
-    for m in pkgutil.iter_modules(methods.__path__):
-        if m.ispkg:
-            importlib.import_module(f"{methods.__name__}.{m.name}")
+    discover(methods, packages_only=True)
 
 
 def get_method(name: str) -> MethodSpec:

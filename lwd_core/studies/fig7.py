@@ -5,8 +5,16 @@ from typing import Any, Iterator
 
 from ..eval.latents import latent_map
 from ..methods.lwd.inference import TrainedLWD
-from .common import (StudyResult, ensure_mt10, ensure_trained, markdown_table, pyplot, report_table, write_png,
-                     write_report)
+from .common import (
+    StudyResult,
+    ensure_mt10,
+    ensure_trained,
+    markdown_table,
+    pyplot,
+    report_table,
+    write_png,
+    write_report,
+)
 from .registry import StudyArgs, StudySpec, register_study
 from .vae_runs import VAE_STEPS_OPTION, WINDOWS, vae_config, vae_steps
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..config import EvalConfig
-from .common import (StudyEvent, StudyResult, cached_eval, ensure_mt10, ensure_trained, markdown_table, pyplot,
-                     report_table, write_report)
+from .common import (
+    StudyEvent,
+    StudyResult,
+    cached_eval,
+    ensure_mt10,
+    ensure_trained,
+    markdown_table,
+    pyplot,
+    report_table,
+    write_report,
+)
 from .registry import StudyArgs, StudySpec, register_study
 from .vae_runs import VAE_STEPS_OPTION, WINDOWS, vae_config, vae_steps
 

@@ -5,17 +5,14 @@ Each module in `lwd_core/studies/` registers a StudySpec. A study declares its r
 Its JSON carries a `report` table ({"title", "columns", "rows"}) that any viewer can show without study code."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import ConfigError
-from ..plugins import load_plugins
+from ..plugins import discover
 
 _STUDIES: dict[str, "StudySpec"] = {}
-_DISCOVERED = False
 
 
 @dataclass(frozen=True)
@@ -43,15 +40,8 @@ def register_study(spec: StudySpec) -> None:
 
 
 def _discover() -> None:
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    _DISCOVERED = True
-    load_plugins()
     from .. import studies
-    for m in pkgutil.iter_modules(studies.__path__):
-        if m.name not in ("registry", "common", "report"):
-            importlib.import_module(f"{studies.__name__}.{m.name}")
+    discover(studies, skip=("registry", "common", "vae_runs"))
 
 
 def get_study(name: str) -> StudySpec:

@@ -11,8 +11,17 @@ from ..config import EvalConfig, RunConfig, preset
 from ..envs.mt10 import MT10_TASKS
 from ..errors import ConfigError
 from ..runs import RunDir
-from .common import (StudyEvent, StudyResult, cached_eval, ensure_mt10, ensure_trained, pyplot, report_table,
-                     train_seconds, write_report)
+from .common import (
+    StudyEvent,
+    StudyResult,
+    cached_eval,
+    ensure_mt10,
+    ensure_trained,
+    pyplot,
+    report_table,
+    train_seconds,
+    write_report,
+)
 from .registry import StudyArgs, StudySpec, register_study
 
 # The variants, in the paper's column order (every table and view uses this order): name -> (method, overrides).

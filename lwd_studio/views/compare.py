@@ -7,12 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QDialog, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from lwd_core.errors import LWDError
 
 from .losses import PALETTE
+
 
 def load_study(path: str | Path) -> dict:
     """A study result written by `lwd-studio reproduce`: per-method (methods + tasks) or with a report table."""

@@ -2,7 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from lwd_core.methods.diffusion_policy.model import DiffusionPolicy, DiffusionPolicyModel, DPSpec
+from lwd_core.methods.diffusion_policy.model import (
+    DiffusionPolicy,
+    DiffusionPolicyModel,
+    DPSpec,
+)
 from lwd_core.methods.mlp_bc.model import MLPBC, MLPBCPolicy
 
 

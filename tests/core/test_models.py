@@ -6,8 +6,8 @@ import torch
 
 from lwd_core.config import VAEConfig
 from lwd_core.methods.lwd.ddpm import GaussianDiffusion
-from lwd_core.models.policy import PolicySpec, batched_policy, reference_policy
 from lwd_core.methods.lwd.vae import LWDVAE, kl_term, masked_mse, vae_loss
+from lwd_core.models.policy import PolicySpec, batched_policy, reference_policy
 
 
 def test_policy_param_count_matches_paper():

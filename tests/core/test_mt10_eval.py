@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from lwd_core.envs.mt10 import MT10Suite, PlacedEnv, ScriptedExpert, eval_placement_seed, train_placement_seed
+from lwd_core.envs.mt10 import (
+    MT10Suite,
+    PlacedEnv,
+    ScriptedExpert,
+    eval_placement_seed,
+    train_placement_seed,
+)
 from lwd_core.eval.parallel import EnvPool
 from lwd_core.eval.rollout import rollout, rollout_pool
 

@@ -4,14 +4,14 @@ import sys
 import pytest
 import torch
 
+from lwd_core.checkpoint import load_checkpoint, save_checkpoint
 from lwd_core.config import ConfigError, RunConfig, VAEConfig, preset
 from lwd_core.errors import DatasetError, RunError
 from lwd_core.methods.lwd.inference import TrainedLWD, novelty
-from lwd_core.checkpoint import load_checkpoint, save_checkpoint
 from lwd_core.methods.lwd.model import build_vae
 from lwd_core.methods.registry import train_run
-from lwd_core.train.engine import StepRecord
 from lwd_core.runs import RunDir
+from lwd_core.train.engine import StepRecord
 
 
 def tiny_cfg(path, **over):

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...errors import LWDError
-from ..baseline_load import load_baseline
+from ..baseline_load import TrainedBaseline
 from .model import build
 
 
@@ -32,27 +31,16 @@ class DPBatch:
         return self.plan.pop(0)
 
 
-class TrainedDP:
+class TrainedDP(TrainedBaseline):
     policy_kinds = ("diffusion_policy",)
 
     def __init__(self, run_dir):
-        self.cfg, self.model, self.meta = load_baseline(run_dir, build)
-        self.label_names = list(self.meta["label_names"])
-        self.env_id = str(self.meta["env_id"])
-        self.n_params = int(self.meta["n_params"])
+        super().__init__(run_dir, build)
         self.ddim_steps = self.cfg.baseline.ddim_steps or None     # 0 = the full DDPM chain
 
     @property
     def sampler(self) -> str:
         return "ddim" if self.ddim_steps else "ddpm"
-
-    def condition_id(self, name: str) -> int:
-        if name not in self.label_names:
-            raise LWDError(f"unknown condition {name!r}; this run knows: {', '.join(self.label_names)}")
-        return self.label_names.index(name)
-
-    def needs_demos(self, kind: str) -> bool:
-        return False
 
     def batch_policy(self, kind, cid, n, ecfg, seed, init_obs, demos=None) -> DPBatch:
         return DPBatch(self.model, cid, self.ddim_steps, seed)

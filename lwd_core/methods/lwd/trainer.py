@@ -11,8 +11,15 @@ from ...data.windows import Windows, make_windows
 from ...errors import DatasetError
 from ...io import load_meta, save_tensors
 from ...runs import RunDir
-from ...train.engine import (PhaseEvent, StepRecord, batch_indices, pick_device, resolve_tanh, run_phase,
-                             split_episodes)
+from ...train.engine import (
+    PhaseEvent,
+    StepRecord,
+    batch_indices,
+    pick_device,
+    resolve_tanh,
+    run_phase,
+    split_episodes,
+)
 from .ddpm import GaussianDiffusion
 from .model import build_diffusion, build_vae
 from .vae import LWDVAE, vae_loss

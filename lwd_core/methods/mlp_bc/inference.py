@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...errors import LWDError
-from ..baseline_load import load_baseline
+from ..baseline_load import TrainedBaseline
 from .model import build
 
 
@@ -19,25 +18,11 @@ class MLPBatch:
         return self.model(o, torch.full((len(o),), self.task, dtype=torch.long)).numpy()
 
 
-class TrainedMLPBC:
+class TrainedMLPBC(TrainedBaseline):
     policy_kinds = ("mlp_bc",)
 
     def __init__(self, run_dir):
-        self.cfg, self.model, self.meta = load_baseline(run_dir, build)
-        self.label_names = list(self.meta["label_names"])
-        self.env_id = str(self.meta["env_id"])
-        self.n_params = int(self.meta["n_params"])
-
-    def condition_id(self, name: str) -> int:
-        if name not in self.label_names:
-            raise LWDError(f"unknown condition {name!r}; this run knows: {', '.join(self.label_names)}")
-        return self.label_names.index(name)
-
-    def needs_demos(self, kind: str) -> bool:
-        return False
+        super().__init__(run_dir, build)
 
     def batch_policy(self, kind, cid, n, ecfg, seed, init_obs, demos=None) -> MLPBatch:
         return MLPBatch(self.model, cid)
-
-    def extra_metrics(self, batches) -> dict:
-        return {}
