@@ -1,9 +1,10 @@
 """Episodes stepped in lock-step across worker processes.
 
 The main process computes every episode's action in one batched call (for LWD: one matmul per layer over all
-generated policies), then each worker steps its share of the environments. Every episode is seeded on its own, so
-results do not depend on the number of workers. Workers are spawned, not forked: the parent may hold torch
-threads or a Qt event loop. With workers=1 the environments live in this process and nothing is spawned."""
+generated policies), then each worker steps its share of the environments. The first share is stepped by the main
+process itself while the other workers step theirs, so N workers are N - 1 spawned processes plus this one: no
+core waits on a process that only relays messages. Every episode is seeded on its own, so results do not depend on
+the number of workers. Workers are spawned, not forked: the parent may hold torch threads or a Qt event loop."""
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -79,13 +80,13 @@ class EnvPool:
 
     def __init__(self, suite: EnvSuite, workers: int = 1):
         self.suite, self.workers = suite, max(1, int(workers))
-        self._local = _Shard(suite) if self.workers == 1 else None
+        self._local = _Shard(suite)                # shard 0, stepped here
         self._procs: list = []
-        self._conns: list = []
+        self._conns: list = []                     # shards 1.. in worker processes
         self._split: list[slice] = []
-        if self._local is None:
+        if self.workers > 1:
             ctx = mp.get_context("spawn")
-            for _ in range(self.workers):
+            for _ in range(self.workers - 1):
                 a, b = ctx.Pipe()
                 p = ctx.Process(target=_worker, args=(b, suite), daemon=True)
                 p.start()
@@ -99,14 +100,14 @@ class EnvPool:
         self.close()
 
     def _call(self, cmd: str, per_shard: list[tuple], shards: list[int] | None = None) -> list[Any]:
-        """Run cmd on the given shards (default: all), each with its own arguments, and gather the answers."""
-        if self._local is not None:
-            return [getattr(self._local, cmd)(*per_shard[0])]
-        conns = [self._conns[i] for i in (range(len(self._conns)) if shards is None else shards)]
-        for c, args in zip(conns, per_shard):
+        """Run cmd on the given shards (default: all), each with its own arguments, and gather the answers in shard
+        order: the workers' shards are sent first, then shard 0 runs here while they work."""
+        shards = list(range(self.workers)) if shards is None else shards
+        remote = [(self._conns[i - 1], args) for i, args in zip(shards, per_shard) if i > 0]
+        for c, args in remote:
             c.send((cmd, args))
-        out = []
-        for c in conns:
+        out = [getattr(self._local, cmd)(*per_shard[0])] if shards and shards[0] == 0 else []
+        for c, _ in remote:
             try:
                 status, value = c.recv()
             except EOFError:
@@ -118,7 +119,7 @@ class EnvPool:
 
     def open(self, condition: str, n: int, experts: bool = False) -> None:
         """Make (or reuse) n environments of `condition`; experts=True also gives each its scripted expert."""
-        sizes = [len(a) for a in np.array_split(np.arange(n), len(self._conns) or 1)]
+        sizes = [len(a) for a in np.array_split(np.arange(n), self.workers)]
         starts = np.cumsum([0] + sizes)
         self._split = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
         self._busy = [i for i, k in enumerate(sizes) if k > 0]      # fewer episodes than workers: some idle
@@ -137,9 +138,7 @@ class EnvPool:
         return tuple(np.concatenate([o[j] for o in out]) for j in range(6))
 
     def close(self) -> None:
-        if self._local is not None:
-            self._local.close()
-            return
+        self._local.close()
         for c in self._conns:
             try:
                 c.send(("close", ()))
