@@ -30,6 +30,9 @@ class StudyResult:
     summary: str = ""
 
 
+# Smoke scale (--quick) evaluates episodes as short as its demonstrations.
+QUICK_EVAL_STEPS = 100
+
 # The MT10 dataset every MT10 study trains on: the demo's scale, or a smoke scale with --quick.
 MT10_DATA = {"full": {"episodes_per_task": 40, "episode_length": 500}, "quick": {"episodes_per_task": 2,
                                                                                   "episode_length": 100}}
@@ -96,7 +99,7 @@ def cached_eval(run_dir: Path, ecfg: EvalConfig, kinds, path: Path, workers: int
         try:
             ev = json.loads(path.read_text())
             if ev.get("episodes") == ecfg.episodes and ev.get("seed") == ecfg.seed and \
-                    all(m in ev.get("methods", {}) for m in kinds):
+                    ev.get("max_steps", 500) == ecfg.max_steps and all(m in ev.get("methods", {}) for m in kinds):
                 return ev
         except (OSError, ValueError):
             pass                                   # unreadable or partial: evaluate again

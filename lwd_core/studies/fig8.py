@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 from ..config import EvalConfig
 from .common import (
+    QUICK_EVAL_STEPS,
     StudyEvent,
     StudyResult,
     cached_eval,
@@ -35,8 +36,8 @@ def run(a: StudyArgs) -> Iterator[Any]:
             cfg = vae_config(window, size, data, a.quick, steps)
             if not (yield from ensure_trained(run_dir, cfg, f"fig8 {size} w{window}")):
                 return StudyResult(False)
-            ev = yield from cached_eval(run_dir, EvalConfig(episodes=episodes), ("vae",), run_dir / "eval" / "fig8.json",
-                                        a.workers)
+            ecfg = EvalConfig(episodes=episodes, max_steps=QUICK_EVAL_STEPS if a.quick else 500)
+            ev = yield from cached_eval(run_dir, ecfg, ("vae",), run_dir / "eval" / "fig8.json", a.workers)
             res["success"][f"{size}-w{window}"] = ev["methods"]["vae"]["mean_success"]
             res["vae_steps"][f"{size}-w{window}"] = cfg.vae.steps     # a reused run has the same (checked)
             yield StudyEvent(f"decoder {size}, window {window}: VAE-reconstructed success "

@@ -12,6 +12,7 @@ from ..envs.mt10 import MT10_TASKS
 from ..errors import ConfigError
 from ..runs import RunDir
 from .common import (
+    QUICK_EVAL_STEPS,
     StudyEvent,
     StudyResult,
     cached_eval,
@@ -162,7 +163,8 @@ def run(a: StudyArgs) -> Iterator[Any]:
             cfg = method_config(name, str(data), seed, a.quick, a.options.get("dp_steps"))
             if not (yield from ensure_trained(run_dir, cfg, f"seed {seed} {name}")):
                 return StudyResult(False)
-            ev = yield from cached_eval(run_dir, EvalConfig(episodes=episodes, seed=seed), (cfg.method,),
+            ecfg = EvalConfig(episodes=episodes, seed=seed, max_steps=QUICK_EVAL_STEPS if a.quick else 500)
+            ev = yield from cached_eval(run_dir, ecfg, (cfg.method,),
                                         run_dir / "eval" / f"table2_seed{seed}.json", a.workers)
             yield StudyEvent(f"seed {seed} {name}: mean success {ev['mean_success']:.3f}")
             results[name].append(ev)
