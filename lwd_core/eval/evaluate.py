@@ -55,7 +55,8 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
         trained.condition_id(c)
         suite.check_condition(c)
     available = list(trained.policy_kinds) + ([EXPERT] if suite.has_expert else [])
-    kinds = [k for k in (kinds or available) if k in available or k not in (EXPERT,)]
+    # a suite without a scripted expert simply has no "expert" row; any other unknown kind is an error
+    kinds = [k for k in (kinds or available) if k != EXPERT or suite.has_expert]
     for k in kinds:
         if k not in available:
             raise LWDError(f"unknown policy kind {k!r} for this run; choose from {', '.join(available)}")
