@@ -69,6 +69,20 @@ class NumpyPolicyBatch:
     def __len__(self) -> int:
         return self.layers[0][0].shape[0]
 
+    @classmethod
+    def concat(cls, batches: "list[NumpyPolicyBatch]") -> "NumpyPolicyBatch":
+        """One batch of all the batches' policies (same architecture and observation normalisation)."""
+        first = batches[0]
+        for b in batches[1:]:
+            if not (np.array_equal(b.mean, first.mean) and np.array_equal(b.inv_std, first.inv_std)
+                    and b.tanh_output == first.tanh_output and len(b.layers) == len(first.layers)):
+                raise LWDError("cannot stack generated policies with different normalisation or architecture")
+        out = cls.__new__(cls)
+        out.layers = [(np.concatenate([b.layers[k][0] for b in batches]), np.concatenate([b.layers[k][1] for b in batches]))
+                      for k in range(len(first.layers))]
+        out.mean, out.inv_std, out.tanh_output = first.mean, first.inv_std, first.tanh_output
+        return out
+
     def act(self, obs: np.ndarray) -> np.ndarray:
         """obs (B, obs_dim) -> actions (B, act_dim)."""
         h = ((np.asarray(obs, np.float32) - self.mean) * self.inv_std)[:, None, :]   # (B, 1, obs_dim)

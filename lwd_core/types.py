@@ -19,7 +19,9 @@ class Policy(Protocol):
 
 
 class BatchPolicy(Protocol):
-    """B policies stepped together: one call per control step for all episodes of a batch."""
+    """B policies stepped together: one call per control step for all episodes of a batch. A class may also offer
+    `concat(batches) -> batch` (a classmethod), which evaluation uses to step several conditions' batches as one,
+    e.g. one matmul per layer over every generated policy; without it the batches are called one after another."""
 
     def __call__(self, obs: np.ndarray) -> np.ndarray: ...         # (B, obs_dim) -> (B, act_dim)
 

@@ -4,7 +4,11 @@ The main process computes every episode's action in one batched call (for LWD: o
 generated policies), then each worker steps its share of the environments. The first share is stepped by the main
 process itself while the other workers step theirs, so N workers are N - 1 spawned processes plus this one: no
 core waits on a process that only relays messages. Every episode is seeded on its own, so results do not depend on
-the number of workers. Workers are spawned, not forked: the parent may hold torch threads or a Qt event loop."""
+the number of workers. Workers are spawned, not forked: the parent may hold torch threads or a Qt event loop.
+
+One batch may mix conditions (evaluation steps every condition's episodes at once), and episodes are dealt to the
+shards in turn rather than in blocks: fewer, larger messages per control step, and no shard left holding only the
+slow tasks."""
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -26,12 +30,17 @@ class _Shard:
         self.experts: list = []
         self.obs: np.ndarray | None = None
 
-    def open(self, condition: str, k: int, experts: bool) -> None:
-        envs = self.cache.setdefault(condition, [])
-        while len(envs) < k:
-            envs.append(self.suite.make(condition))
-        self.envs = envs[:k]
-        self.experts = [self.suite.expert(condition) for _ in range(k)] if experts else []
+    def open(self, conditions: Sequence[str], experts: bool) -> None:
+        """One environment per slot, of that slot's condition, reused from earlier calls where possible."""
+        used: dict[str, int] = {}
+        self.envs = []
+        for c in conditions:
+            envs, i = self.cache.setdefault(c, []), used.get(c, 0)
+            if i == len(envs):
+                envs.append(self.suite.make(c))
+            self.envs.append(envs[i])
+            used[c] = i + 1
+        self.experts = [self.suite.expert(c) for c in conditions] if experts else []
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
         for e in self.experts:
@@ -76,14 +85,15 @@ def _worker(conn, suite: EnvSuite) -> None:
 
 
 class EnvPool:
-    """n episodes of one condition at a time, spread over `workers` processes in contiguous shards."""
+    """A batch of episodes (of one condition or several) spread over `workers` processes; episode i is stepped by
+    shard i % workers."""
 
     def __init__(self, suite: EnvSuite, workers: int = 1):
         self.suite, self.workers = suite, max(1, int(workers))
         self._local = _Shard(suite)                # shard 0, stepped here
         self._procs: list = []
         self._conns: list = []                     # shards 1.. in worker processes
-        self._split: list[slice] = []
+        self._split: list[np.ndarray] = []        # shard -> its episodes' indices in the batch
         if self.workers > 1:
             ctx = mp.get_context("spawn")
             for _ in range(self.workers - 1):
@@ -117,25 +127,33 @@ class EnvPool:
             out.append(value)
         return out
 
-    def open(self, condition: str, n: int, experts: bool = False) -> None:
-        """Make (or reuse) n environments of `condition`; experts=True also gives each its scripted expert."""
-        sizes = [len(a) for a in np.array_split(np.arange(n), self.workers)]
-        starts = np.cumsum([0] + sizes)
-        self._split = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
-        self._busy = [i for i, k in enumerate(sizes) if k > 0]      # fewer episodes than workers: some idle
-        self.n = n
-        self._call("open", [(condition, k, experts) for k in sizes])
+    def open(self, conditions: str | Sequence[str], n: int | None = None, experts: bool = False) -> None:
+        """Make (or reuse) one environment per episode: `open("push-v3", 10)` or one condition name per episode,
+        `open(["reach-v3", "reach-v3", "push-v3"])`. experts=True also gives each its scripted expert."""
+        conds = [conditions] * int(n) if isinstance(conditions, str) else list(conditions)
+        self.n = len(conds)
+        self._split = [np.arange(i, self.n, self.workers) for i in range(self.workers)]
+        self._busy = [i for i, idx in enumerate(self._split) if len(idx)]   # fewer episodes than workers: some idle
+        self._call("open", [([conds[j] for j in self._split[i]], experts) for i in self._busy], self._busy)
+
+    def _gather(self, parts: list[np.ndarray]) -> np.ndarray:
+        """Shard-ordered answers -> one array in episode order."""
+        out = np.empty((self.n,) + parts[0].shape[1:], parts[0].dtype)
+        for i, p in zip(self._busy, parts):
+            out[self._split[i]] = p
+        return out
 
     def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        seeds = np.asarray(seeds, dtype=np.int64)
         out = self._call("reset", [([int(s) for s in seeds[self._split[i]]],) for i in self._busy], self._busy)
-        return np.concatenate(out)                                                   # (n, obs_dim)
+        return self._gather(out)                                                     # (n, obs_dim)
 
     def step(self, actions: np.ndarray | None, alive: np.ndarray):
         """actions (n, act_dim), or None for the scripted experts -> obs, reward, terminated, truncated,
         success, the actions taken; envs that are not alive do not step."""
         out = self._call("step", [(None if actions is None else actions[self._split[i]], alive[self._split[i]])
                                   for i in self._busy], self._busy)
-        return tuple(np.concatenate([o[j] for o in out]) for j in range(6))
+        return tuple(self._gather([o[j] for o in out]) for j in range(6))
 
     def close(self) -> None:
         self._local.close()

@@ -1,7 +1,7 @@
 """Closed-loop rollouts. They know nothing about a display: frames go to an optional callback."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Generator, Sequence
 
 import numpy as np
 
@@ -49,6 +49,17 @@ def rollout_pool(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarray] | 
     """Step the pool's len(seeds) open episodes in lock-step. `act_batch` maps (B, obs_dim) -> (B, act_dim) in
     one call, so a batch of generated policies costs one batched matmul per layer per step; act_batch=None lets
     the scripted experts act inside the workers."""
+    steps = rollout_pool_steps(pool, act_batch, seeds, max_steps, record)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def rollout_pool_steps(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarray] | None, seeds: Sequence[int],
+                       max_steps: int, record: bool = False) -> Generator[int, None, list[dict]]:
+    """rollout_pool() as a generator: yields the number of control steps done, returns the episodes' results."""
     B = len(seeds)
     obs = pool.reset(seeds)
     alive = np.ones(B, bool)
@@ -67,6 +78,7 @@ def rollout_pool(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarray] | 
         alive &= ~(term | trunc)
         if not alive.any():
             break
+        yield t + 1
     out = [{"return": float(ret[i]), "success": bool(succ[i]), "length": int(length[i])} for i in range(B)]
     if record:
         O, A = np.stack(obs_l, 1), np.stack(act_l, 1)                  # (B, T, dim)

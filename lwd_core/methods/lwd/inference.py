@@ -28,6 +28,11 @@ class GeneratedBatch:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         return self.policies.act(obs)
 
+    @classmethod
+    def concat(cls, batches: "Sequence[GeneratedBatch]") -> "GeneratedBatch":
+        """Several conditions' policies as one batch, so a control step stays one matmul per layer."""
+        return cls(NumpyPolicyBatch.concat([b.policies for b in batches]))
+
 
 class TrainedLWD:
     policy_kinds = ("lwd", "vae")     # sampled from the diffusion model; reconstructed from a demonstration
