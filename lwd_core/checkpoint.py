@@ -1,4 +1,5 @@
-"""Checkpoints: model + optimizer + RNG state as safetensors, metadata as JSON. No pickle anywhere."""
+"""Checkpoints: model + optimizer + RNG state as safetensors, with their metadata (phase, step, ...) inside the
+same file's header and a readable JSON copy beside it. No pickle anywhere."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,7 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
                     rng: torch.Generator | None = None) -> dict[str, Any]:
     tensors = load_tensors(path)
-    meta = load_meta(path)
+    meta = load_meta(path)                       # the header's copy: written in the same rename as the weights
     sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         model.load_state_dict(sd, strict=True)
@@ -39,7 +40,22 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
             if k.startswith("optim."):
                 _, pid, name = k.split(".", 2)
                 state.setdefault(int(pid), {})[name] = v
-        optimizer.load_state_dict({"state": state, "param_groups": meta["optim_param_groups"]})
+        _check_optimizer_step(path, state, meta)
+        try:
+            optimizer.load_state_dict({"state": state, "param_groups": meta["optim_param_groups"]})
+        except (ValueError, KeyError, TypeError) as e:
+            raise RunError(f"{path}: optimizer state does not fit the model ({e})") from None
     if rng is not None and "rng" in tensors:
         rng.set_state(tensors["rng"])
     return meta
+
+
+def _check_optimizer_step(path: Path, state: dict, meta: dict[str, Any]) -> None:
+    """Adam counts its own steps; they must equal the checkpoint's step (one update per training step), or the
+    file mixes states from two moments and resuming from it would not be exact."""
+    if "step" not in meta:
+        return
+    counts = {float(st["step"]) for st in state.values() if "step" in st}
+    if counts and counts != {float(meta["step"])}:
+        raise RunError(f"{path}: inconsistent checkpoint (optimizer at step {sorted(counts)[0]:g}, checkpoint "
+                       f"says {meta['step']}); delete it to retrain that phase")

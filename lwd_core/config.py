@@ -1,202 +1,142 @@
-"""One validated dataclass config per component; a run's whole config lives in config.json."""
+"""One dataclass config per component, each field checked by `schema.py`; a run's whole config lives in
+config.json."""
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ConfigError
 from .plugins import load_plugins
+from .schema import build, check_fields, describe, setting
 
 # Hypernetwork hidden layers per decoder size (paper appendix C.1, Table 3).
 DECODER_SIZES: dict[str, tuple[int, int]] = {"xs": (50, 50), "s": (100, 100), "m": (200, 200), "l": (400, 400)}
 
 
-def _pos(obj, name: str, integer: bool = True, allow_zero: bool = False) -> None:
-    v = getattr(obj, name)
-    kind = int if integer else (int, float)
-    if isinstance(v, bool) or not isinstance(v, kind):
-        raise ConfigError(f"`{name}` must be {'an integer' if integer else 'a number'}, got {v!r}")
-    if v < 0 or (v == 0 and not allow_zero):
-        raise ConfigError(f"`{name}` must be {'>= 0' if allow_zero else '> 0'}, got {v}")
-
-
-def _choice(obj, name: str, choices) -> None:
-    v = getattr(obj, name)
-    if v not in choices:
-        raise ConfigError(f"`{name}` must be one of {sorted(choices)}, got {v!r}")
-
-
 @dataclass
 class DataConfig:
-    dataset: str = ""                 # HDF5 file in D4RL layout
-    window: int = 0                   # L; 0 = whole episodes (paper MT10: 500)
-    stride: int = 0                   # snippet stride; 0 = window (non-overlapping)
-    short_episodes: str = "pad"       # "pad" (mask the padding) or "refuse"
-    use_action_labels: bool = True    # train on infos/action_labels when the file has them
-    holdout_fraction: float = 0.0     # episodes kept out of training, for reconstruction checks
+    _section: ClassVar[str] = "data."
+    dataset: str = setting("", "HDF5 file in D4RL layout (stored absolute in a run's config)")
+    window: int = setting(0, "window length L in steps; 0 = whole episodes (paper MT10: 500)", ge=0)
+    stride: int = setting(0, "window stride in steps; 0 = the window length (non-overlapping)", ge=0)
+    short_episodes: str = setting("pad", "episodes shorter than the window: pad (masked) or refuse",
+                                  choices=("pad", "refuse"))
+    use_action_labels: bool = setting(True, "train on infos/action_labels (clean expert actions) when present")
+    holdout_fraction: float = setting(0.0, "fraction of each condition's episodes kept out of training", ge=0.0,
+                                      lt=1.0)
 
     def __post_init__(self):
-        _pos(self, "window", allow_zero=True)
-        _pos(self, "stride", allow_zero=True)
-        _choice(self, "short_episodes", {"pad", "refuse"})
-        if not 0.0 <= float(self.holdout_fraction) < 1.0:
-            raise ConfigError(f"`holdout_fraction` must be in [0, 1), got {self.holdout_fraction}")
+        check_fields(self, self._section)
 
 
 @dataclass
 class VAEConfig:
-    latent_dim: int = 256
-    encoder_hidden: tuple[int, ...] = (1024, 512)
-    decoder_size: str = "xs"
-    policy_hidden: tuple[int, ...] = (256, 256)
-    output_activation: str = "auto"   # "tanh", "none", or "auto" (tanh when all actions lie in [-1, 1])
-    beta_kl: float = 1e-8
-    lr: float = 1e-4
-    batch_size: int = 32
-    steps: int = 4000
-    states_per_window: int = 0        # states scored per window per step; 0 = all (unbiased subsample otherwise)
-    lr_schedule: str = "constant"     # "constant" or "cosine" (decays to 10% of lr at the last step)
+    _section: ClassVar[str] = "vae."
+    latent_dim: int = setting(256, "latent size", gt=0)
+    encoder_hidden: tuple[int, ...] = setting(default_factory=lambda: (1024, 512), help="encoder MLP widths",
+                                              gt=0)
+    decoder_size: str = setting("xs", "hypernetwork size (paper Table 3)", choices=tuple(DECODER_SIZES))
+    policy_hidden: tuple[int, ...] = setting(default_factory=lambda: (256, 256), help="generated policy widths",
+                                             gt=0, nonempty=True)
+    output_activation: str = setting("auto", "policy output: tanh, none, or auto (tanh when all actions lie in "
+                                     "[-1, 1])", choices=("tanh", "none", "auto"))
+    beta_kl: float = setting(1e-8, "KL weight", ge=0.0)
+    lr: float = setting(1e-4, "Adam learning rate", gt=0.0, lt=1.0)
+    batch_size: int = setting(32, "windows per step", gt=0)
+    steps: int = setting(4000, "training steps", gt=0)
+    states_per_window: int = setting(0, "states scored per window per step; 0 = all", ge=0)
+    lr_schedule: str = setting("constant", "constant, or cosine (decays to 10% of lr)",
+                               choices=("constant", "cosine"))
 
     def __post_init__(self):
-        _choice(self, "lr_schedule", {"constant", "cosine"})
-        self.encoder_hidden = tuple(self.encoder_hidden)
-        self.policy_hidden = tuple(self.policy_hidden)
-        for n in ("latent_dim", "batch_size", "steps"):
-            _pos(self, n)
-        _pos(self, "states_per_window", allow_zero=True)
-        _choice(self, "decoder_size", set(DECODER_SIZES))
-        _choice(self, "output_activation", {"tanh", "none", "auto"})
-        if not self.policy_hidden or any((not isinstance(h, int)) or h <= 0 for h in self.policy_hidden):
-            raise ConfigError(f"`policy_hidden` must be positive integers, got {self.policy_hidden}")
-        if any((not isinstance(h, int)) or h <= 0 for h in self.encoder_hidden):
-            raise ConfigError(f"`encoder_hidden` must be positive integers, got {self.encoder_hidden}")
-        if not (isinstance(self.beta_kl, (int, float)) and self.beta_kl >= 0):
-            raise ConfigError(f"`beta_kl` must be >= 0, got {self.beta_kl!r}")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
-            raise ConfigError(f"`lr` must be in (0, 1), got {self.lr!r}")
+        check_fields(self, self._section)
 
 
 @dataclass
 class DDPMConfig:
-    n_steps: int = 1000               # T, as in labml's DDPM
-    beta_start: float = 1e-4
-    beta_end: float = 0.02
-    hidden: int = 512
-    n_blocks: int = 4
-    cond_dim: int = 64                # condition-id embedding size
-    state_condition: bool = False     # also condition on the episode's initial observation
-    lr: float = 3e-4
-    batch_size: int = 256
-    steps: int = 6000
-    clip_x0: bool = True              # clip predicted x0 to the (normalised) data range
-    latent_samples_per_window: int = 8  # z ~ q(z|tau) draws per window used as diffusion data
-    lr_schedule: str = "constant"     # "constant" or "cosine"
+    _section: ClassVar[str] = "ddpm."
+    n_steps: int = setting(1000, "diffusion steps T", gt=0)
+    beta_start: float = setting(1e-4, "beta_1 of the linear schedule", gt=0.0, lt=1.0)
+    beta_end: float = setting(0.02, "beta_T of the linear schedule", gt=0.0, lt=1.0)
+    hidden: int = setting(512, "denoiser width", gt=0)
+    n_blocks: int = setting(4, "denoiser residual blocks", gt=0)
+    cond_dim: int = setting(64, "condition-id embedding size", gt=0)
+    state_condition: bool = setting(False, "also condition on the window's first observation (paper 3.3)")
+    lr: float = setting(3e-4, "Adam learning rate", gt=0.0, lt=1.0)
+    batch_size: int = setting(256, "latents per step", gt=0)
+    steps: int = setting(6000, "training steps", gt=0)
+    clip_x0: bool = setting(True, "clip the predicted x0 to the normalised data range")
+    latent_samples_per_window: int = setting(8, "z ~ q(z|tau) draws per window used as diffusion data", gt=0)
+    lr_schedule: str = setting("constant", "constant or cosine", choices=("constant", "cosine"))
 
     def __post_init__(self):
-        _choice(self, "lr_schedule", {"constant", "cosine"})
-        for n in ("n_steps", "hidden", "n_blocks", "cond_dim", "batch_size", "steps", "latent_samples_per_window"):
-            _pos(self, n)
-        if not (0 < self.beta_start < self.beta_end < 1):
-            raise ConfigError(f"need 0 < `beta_start` < `beta_end` < 1, got {self.beta_start}, {self.beta_end}")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
-            raise ConfigError(f"`lr` must be in (0, 1), got {self.lr!r}")
+        check_fields(self, self._section)
+        if not self.beta_start < self.beta_end:
+            raise ConfigError(f"need `ddpm.beta_start` < `ddpm.beta_end`, got {self.beta_start}, {self.beta_end}")
 
 
 @dataclass
 class BaselineConfig:
     """Table 2 baselines: multi-task MLP behaviour cloning and Diffusion Policy (appendix C.6)."""
-    width: int = 512                  # MLP hidden width (5 hidden layers)
-    dp_size: str = "large"            # Diffusion Policy size: "small" or "large"
-    horizon: int = 16                 # DP prediction horizon
-    n_obs: int = 2                    # DP observation steps
-    n_action: int = 8                 # DP action horizon
-    dp_train_steps: int = 100         # DP diffusion steps
-    ddim_steps: int = 10              # DP inference steps (DDIM); 0 = full DDPM chain
-    lr: float = 1e-4
-    batch_size: int = 256
-    steps: int = 20000
+    _section: ClassVar[str] = "baseline."
+    width: int = setting(512, "MLP-BC hidden width (5 hidden layers)", gt=0)
+    dp_size: str = setting("large", "Diffusion Policy size", choices=("small", "large"))
+    horizon: int = setting(16, "Diffusion Policy prediction horizon", gt=0)
+    n_obs: int = setting(2, "Diffusion Policy observation steps", gt=0)
+    n_action: int = setting(8, "Diffusion Policy action horizon H_a", gt=0)
+    dp_train_steps: int = setting(100, "Diffusion Policy diffusion steps", gt=0)
+    ddim_steps: int = setting(10, "Diffusion Policy DDIM inference steps; 0 = the full DDPM chain", ge=0)
+    lr: float = setting(1e-4, "Adam learning rate", gt=0.0, lt=1.0)
+    batch_size: int = setting(256, "samples per step", gt=0)
+    steps: int = setting(20000, "training steps", gt=0)
 
     def __post_init__(self):
-        for n in ("width", "horizon", "n_obs", "n_action", "dp_train_steps", "batch_size", "steps"):
-            _pos(self, n)
-        _pos(self, "ddim_steps", allow_zero=True)
-        _choice(self, "dp_size", {"small", "large"})
+        check_fields(self, self._section)
         if self.n_obs > self.horizon or self.n_obs - 1 + self.n_action > self.horizon:
             raise ConfigError(f"need n_obs - 1 + n_action <= horizon, got {self.n_obs}, {self.n_action}, {self.horizon}")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
-            raise ConfigError(f"`lr` must be in (0, 1), got {self.lr!r}")
 
 
 @dataclass
 class EvalConfig:
-    episodes: int = 10                # per condition
-    seed: int = 0
-    sampler: str = "ddim"
-    ddim_steps: int = 50
-    max_steps: int = 500
+    _section: ClassVar[str] = "eval."
+    episodes: int = setting(10, "evaluation episodes per condition", gt=0)
+    seed: int = setting(0, "evaluation seed (held-out episodes)", ge=0)
+    sampler: str = setting("ddim", "latent sampler", choices=("ddim", "ddpm"))
+    ddim_steps: int = setting(50, "DDIM steps", gt=0)
+    max_steps: int = setting(500, "steps per episode at most", gt=0)
 
     def __post_init__(self):
-        for n in ("episodes", "ddim_steps", "max_steps"):
-            _pos(self, n)
-        _pos(self, "seed", allow_zero=True)
-        _choice(self, "sampler", {"ddim", "ddpm"})
+        check_fields(self, self._section)
 
 
 @dataclass
 class RunConfig:
-    name: str = "run"
-    env_id: str = ""                  # "mt10" or a gymnasium id; taken from the dataset when empty
-    seed: int = 0
-    device: str = "auto"              # "auto" = CUDA when available, else CPU
-    log_every: int = 10
-    checkpoint_every: int = 500
-    data: DataConfig = field(default_factory=DataConfig)
-    vae: VAEConfig = field(default_factory=VAEConfig)
-    ddpm: DDPMConfig = field(default_factory=DDPMConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    method: str = "lwd"               # "lwd", "mlp_bc" or "diffusion_policy"
-    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    name: str = setting("run", "run name", nonempty=True)
+    env_id: str = setting("", "environment: mt10 or a gymnasium id; taken from the dataset when empty")
+    seed: int = setting(0, "training seed", ge=0)
+    device: str = setting("auto", "auto (CUDA when available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    log_every: int = setting(10, "steps between logged metrics", gt=0)
+    checkpoint_every: int = setting(500, "steps between checkpoints", gt=0)
+    data: DataConfig = setting(default_factory=DataConfig)
+    vae: VAEConfig = setting(default_factory=VAEConfig)
+    ddpm: DDPMConfig = setting(default_factory=DDPMConfig)
+    eval: EvalConfig = setting(default_factory=EvalConfig)
+    # the method name is resolved by the method registry (`methods/registry.py`) when a run is trained
+    method: str = setting("lwd", "method: lwd, mlp_bc, diffusion_policy or a registered plugin", nonempty=True)
+    baseline: BaselineConfig = setting(default_factory=BaselineConfig)
 
     def __post_init__(self):
-        # the method name is resolved by the method registry (`methods/registry.py`) when a run is trained
-        if not isinstance(self.method, str) or not self.method:
-            raise ConfigError(f"`method` must be a method name, got {self.method!r}")
-        _pos(self, "seed", allow_zero=True)
-        _pos(self, "log_every")
-        _pos(self, "checkpoint_every")
-        _choice(self, "device", {"auto", "cpu", "cuda"})
+        check_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        if not isinstance(d, dict):
-            raise ConfigError("config must be a JSON object")
-        sub = {"data": DataConfig, "vae": VAEConfig, "ddpm": DDPMConfig, "eval": EvalConfig,
-               "baseline": BaselineConfig}
-        kw = {}
-        known = {f.name for f in fields(cls)}
-        for k, v in d.items():
-            if k not in known:
-                raise ConfigError(f"unknown config key `{k}`")
-            if k in sub:
-                if not isinstance(v, dict):
-                    raise ConfigError(f"`{k}` must be an object")
-                sknown = {f.name for f in fields(sub[k])}
-                bad = set(v) - sknown
-                if bad:
-                    raise ConfigError(f"unknown config key `{k}.{sorted(bad)[0]}`")
-                try:
-                    kw[k] = sub[k](**v)
-                except TypeError as e:
-                    raise ConfigError(f"`{k}`: {e}") from None
-            else:
-                kw[k] = v
-        return cls(**kw)
+        return build(cls, d)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "RunConfig":
@@ -207,17 +147,45 @@ class RunConfig:
             raise ConfigError(f"{path}: config file not found") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: not valid JSON ({e})") from None
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
         return cls.from_dict(d)
 
-    def replace(self, **sections: dict[str, Any]) -> "RunConfig":
-        """Return a copy with some fields overridden, e.g. replace(vae={"steps": 10})."""
+    def replace(self, **sections: Any) -> "RunConfig":
+        """Return a copy with some fields overridden, e.g. replace(vae={"steps": 10}) or replace(seed=3)."""
         d = self.to_dict()
         for k, v in sections.items():
-            if isinstance(v, dict):
+            if k not in d:
+                return build(RunConfig, {k: v})            # raises, naming the unknown key
+            if isinstance(d[k], dict):
+                if not isinstance(v, dict):
+                    raise ConfigError(f"`{k}` is a section; set its keys, e.g. {k}.{next(iter(d[k]))}=...")
                 d[k].update(v)
+            elif isinstance(v, dict):
+                raise ConfigError(f"`{k}` is a value, not a section; got {v!r}")
             else:
                 d[k] = v
         return RunConfig.from_dict(d)
+
+    def differences(self, other: "RunConfig") -> list[str]:
+        """Keys whose values differ, e.g. ["data.window", "vae.steps"]."""
+        a, b = _flat(self.to_dict()), _flat(other.to_dict())
+        return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def _flat(d: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+def config_docs() -> list:
+    """Every config key with its type, default, limits and help (for `train --help` and the app's form)."""
+    return describe(RunConfig)
 
 
 # Presets as data: each entry overrides the defaults above. A suite module adds its own with register_preset().

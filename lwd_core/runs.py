@@ -1,18 +1,50 @@
-"""A run directory is the unit of persistence: config.json, status.json, metrics.jsonl, checkpoints/,
-latents.safetensors. Everything is written atomically; the app reads these files and nothing else."""
+"""A run directory is the unit of persistence: config.json, dataset.json, status.json, metrics.jsonl,
+checkpoints/, latents.safetensors. Everything is written atomically; the app reads these files and nothing else.
+
+What a run directory promises (tests in tests/core/test_run_dir.py and tests/core/test_soak.py):
+- status.json names the training process (pid, host) and its heartbeat, so a reader can tell a live run from
+  one whose process died ("interrupted": resumable);
+- metrics.jsonl holds each logged step of each phase once, up to the last checkpoint of the phase in progress;
+- dataset.json holds the dataset's absolute path and content hash, which resume and evaluation check."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
 from .errors import RunError
-from .io import atomic_write_bytes, atomic_write_json, read_json
+from .io import atomic_write_bytes, atomic_write_json, read_json, remove_stale_temp_files
 
 STATUSES = ("created", "running", "finished", "failed", "cancelled")
+INTERRUPTED = "interrupted"            # derived by readers: "running" in the file, but its process is gone
+HEARTBEAT_S = 10.0                     # a running run rewrites status.json at least this often
+STALE_S = 600.0                        # a run on another host whose heartbeat is older than this is interrupted
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as e:
+        raise RunError(f"{path}: cannot read the dataset ({e.strerror})") from None
+    return h.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # exists, owned by someone else
+        return True
+    return True
 
 
 class RunDir:
@@ -28,23 +60,54 @@ class RunDir:
     ddpm_ckpt = property(lambda self: self.path / "checkpoints" / "ddpm.safetensors")
     latents_path = property(lambda self: self.path / "latents.safetensors")
     eval_dir = property(lambda self: self.path / "eval")
+    dataset_path = property(lambda self: self.path / "dataset.json")
 
     def exists(self) -> bool:
         return self.config_path.is_file()
 
-    def create(self, cfg: RunConfig) -> None:
+    def create(self, cfg: RunConfig) -> RunConfig:
+        """Write a new run's config (its dataset path made absolute) and the dataset's hash; returns the config."""
+        cfg = absolute_dataset(cfg)
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.config_path, cfg.to_dict())
+        if cfg.data.dataset and Path(cfg.data.dataset).is_file():
+            self.record_dataset(cfg.data.dataset)
         self.set_status("created", phase="", step=0)
+        return cfg
 
     def config(self) -> RunConfig:
         if not self.path.is_dir():
             raise RunError(f"{self.path}: run directory not found")
         return RunConfig.from_dict(read_json(self.config_path))
 
+    # ---- the dataset a run was trained on
+    def record_dataset(self, path: str) -> None:
+        atomic_write_json(self.dataset_path, {"path": str(Path(path).resolve()), "sha256": file_sha256(path),
+                                              "bytes": Path(path).stat().st_size})
+
+    def dataset_record(self) -> dict[str, Any] | None:
+        try:
+            rec = read_json(self.dataset_path)
+        except RunError:
+            return None                                   # runs from before dataset.json existed
+        return rec if isinstance(rec, dict) and "sha256" in rec else None
+
+    def check_dataset(self, path: str) -> None:
+        """Refuse a dataset whose content differs from the one this run was trained on."""
+        rec = self.dataset_record()
+        if rec is None:
+            return
+        if not Path(path).is_file():
+            raise RunError(f"{path}: the run's dataset is missing (trained on {rec['path']})")
+        if file_sha256(path) != rec["sha256"]:
+            raise RunError(f"{path}: not the dataset this run was trained on (content hash differs from "
+                           f"{rec['path']})")
+
+    # ---- status and liveness
     def status(self) -> dict[str, Any]:
         try:
-            return read_json(self.status_path)
+            st = read_json(self.status_path)
+            return st if isinstance(st, dict) else {"status": "created", "phase": "", "step": 0}
         except RunError:
             return {"status": "created", "phase": "", "step": 0}
 
@@ -52,7 +115,39 @@ class RunDir:
         assert status in STATUSES
         st = {k: v for k, v in self.status().items() if k != "error"}
         st.update(fields, status=status, updated=time.time())
+        if status == "running":
+            st.update(pid=os.getpid(), host=socket.gethostname())
         atomic_write_json(self.status_path, st)
+
+    def heartbeat(self, **fields: Any) -> None:
+        """Refresh a running run's status (at most every HEARTBEAT_S seconds is enough for readers)."""
+        self.set_status("running", **fields)
+
+    def state(self) -> dict[str, Any]:
+        """status.json as readers should see it: a "running" run whose process is gone is "interrupted"."""
+        st = self.status()
+        if st.get("status") == "running" and not self.alive(st):
+            st = {**st, "status": INTERRUPTED}
+        return st
+
+    @staticmethod
+    def alive(st: dict[str, Any]) -> bool:
+        pid, host = st.get("pid"), st.get("host")
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            return False                                  # written before liveness existed: cannot be alive
+        if host == socket.gethostname():
+            return _pid_alive(pid)
+        return time.time() - float(st.get("updated", 0)) < STALE_S
+
+    def claim(self) -> None:
+        """Before training in this directory: refuse if another live process trains it, then clean the temp
+        files that a killed writer left behind."""
+        st = self.status()
+        if st.get("status") == "running" and self.alive(st) and st.get("pid") != os.getpid():
+            raise RunError(f"{self.path}: being trained by process {st.get('pid')} on {st.get('host')}")
+        for d in (self.path, self.ckpt_dir, self.eval_dir):
+            if d.is_dir():
+                remove_stale_temp_files(d)
 
     def append_metrics(self, records: list[dict[str, Any]]) -> None:
         if not records:
@@ -76,12 +171,31 @@ class RunDir:
         return out
 
     def truncate_metrics(self, phase: str, step: int, phases: tuple[str, ...]) -> None:
-        """On resume: drop records of `phase` after the checkpointed step (and of later phases); `phases` is the
-        method's phase order."""
+        """On resuming `phase` from its checkpoint at `step` (0: no checkpoint yet): keep every record of the
+        earlier phases, this phase's records up to `step`, and none of the later phases' (they cannot have
+        started). Records logged after the last checkpoint would be logged again, so they go. The file is only
+        rewritten when something changes."""
         order = {p: i for i, p in enumerate(phases)}
-        keep = [r for r in self.read_metrics()
-                if order.get(r.get("phase"), 0) < order[phase] or (r.get("phase") == phase and r["step"] <= step)]
-        atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+        rows = self.read_metrics()
+        keep = [r for r in rows if order.get(r.get("phase"), -1) < order[phase]
+                or (r.get("phase") == phase and isinstance(r.get("step"), int) and r["step"] <= step)]
+        if len(keep) != len(rows) or (self.metrics_path.exists() and not self._ends_cleanly()):
+            atomic_write_bytes(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+    def _ends_cleanly(self) -> bool:
+        with open(self.metrics_path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() == 0:
+                return True
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+
+
+def absolute_dataset(cfg: RunConfig) -> RunConfig:
+    """The same config with its dataset path absolute, so the run can be resumed from any directory."""
+    if not cfg.data.dataset:
+        return cfg
+    return cfg.replace(data={"dataset": str(Path(cfg.data.dataset).expanduser().resolve())})
 
 
 def summarize_run(path: Path, best_of: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
@@ -95,7 +209,7 @@ def summarize_run(path: Path, best_of: dict[str, tuple[str, str]] | None = None)
     except Exception as e:  # a half-written or foreign folder shows as broken, with the reason
         row["error"] = str(e)
         return row
-    st = run.status()
+    st = run.state()
     row.update(status=st.get("status", "created"), step=int(st.get("step", 0)), total=int(st.get("total", 0)),
                phase=st.get("phase", ""), updated=float(st.get("updated", 0.0)), error=st.get("error", ""))
     row["best"] = _best_metric(run, (best_of or {}).get(cfg.method))

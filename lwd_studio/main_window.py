@@ -187,7 +187,8 @@ class MainWindow(QMainWindow):
     def action_start(self, path: str | None = None) -> None:
         path = path or self._one()
         run = RunDir(path)
-        self.start_training(path, resume=run.vae_ckpt.exists())
+        started = run.metrics_path.exists() or any(run.ckpt_dir.glob("*.safetensors"))
+        self.start_training(path, resume=started)
 
     action_resume = action_start
 

@@ -82,17 +82,19 @@ class Dataset:
 def validate(ds: Dataset) -> Dataset:
     """Raise DatasetError naming the file and the key for any inconsistency."""
     p = ds.path
-    n = ds.observations.shape[0] if ds.observations.ndim >= 1 else -1
     for key in ("observations", "actions"):
         arr = getattr(ds, key)
         if arr.ndim != 2:
             raise DatasetError(f"{p}: `{key}` must be 2-D (N, dim), got shape {arr.shape}")
+        if arr.shape[1] == 0:
+            raise DatasetError(f"{p}: `{key}` has zero columns")
+    n = ds.observations.shape[0]
     if n == 0:
-        raise DatasetError(f"{p}: `observations` is empty")
+        raise DatasetError(f"{p}: the dataset has no rows")
     for key in ("actions", "rewards", "terminals", "timeouts"):
         arr = getattr(ds, key)
-        if arr.shape[0] != n:
-            raise DatasetError(f"{p}: `{key}` has {arr.shape[0]} rows but `observations` has {n}")
+        if arr.ndim == 0 or arr.shape[0] != n:
+            raise DatasetError(f"{p}: `{key}` has {arr.shape[0] if arr.ndim else 0} rows but `observations` has {n}")
     for key in ("rewards", "terminals", "timeouts"):
         if getattr(ds, key).ndim != 1:
             raise DatasetError(f"{p}: `{key}` must be 1-D (N,), got shape {getattr(ds, key).shape}")
@@ -106,16 +108,59 @@ def validate(ds: Dataset) -> Dataset:
                            f"`actions` has {ds.actions.shape}")
     if ds.success is not None and ds.success.shape != (n,):
         raise DatasetError(f"{p}: `infos/success` must have shape ({n},), got {ds.success.shape}")
+    for k, v in ds.infos.items():
+        if v.ndim == 0 or v.shape[0] != n:
+            raise DatasetError(f"{p}: `infos/{k}` must have {n} rows, got shape {v.shape}")
+    names = ds.label_names
+    if not isinstance(names, list) or not all(isinstance(x, str) and x for x in names):
+        raise DatasetError(f"{p}: `label_names` must be a list of non-empty strings, got {names!r}")
+    if len(set(names)) != len(names):
+        dup = sorted({x for x in names if names.count(x) > 1})
+        raise DatasetError(f"{p}: `label_names` repeats {', '.join(map(repr, dup))}")
     if ds.labels is not None:
         if ds.labels.shape != (n,):
             raise DatasetError(f"{p}: `labels` must have shape ({n},), got {ds.labels.shape}")
-        if ds.labels.min() < 0 or (ds.label_names and ds.labels.max() >= len(ds.label_names)):
-            raise DatasetError(f"{p}: `labels` values must lie in [0, {len(ds.label_names)}), "
-                               f"got [{ds.labels.min()}, {ds.labels.max()}]")
+        hi = len(names) if names else n
+        if ds.labels.min() < 0 or ds.labels.max() >= hi:
+            raise DatasetError(f"{p}: `labels` values must lie in [0, {hi}), got [{ds.labels.min()}, {ds.labels.max()}]")
         for s, e in ds.episode_bounds():
             if (ds.labels[s:e] != ds.labels[s]).any():
                 raise DatasetError(f"{p}: `labels` changes inside the episode at rows {s}:{e}")
     return ds
+
+
+def _flags(arr: np.ndarray, key: str, p: str) -> np.ndarray:
+    """terminals/timeouts: booleans, or numbers that are all 0 or 1 (D4RL stores some as float32)."""
+    if arr.dtype.kind != "b" and not np.isin(arr, (0, 1)).all():
+        raise DatasetError(f"{p}: `{key}` must hold only 0/1 or true/false")
+    return arr.astype(bool)
+
+
+def _label_names(f: h5py.File, p: str) -> list[str] | None:
+    """Names of the condition labels, from the conventions a file may use: a JSON-list attribute `label_names`
+    on `labels` or on the file, or a `names` attribute on `labels` (a JSON list or an array of strings)."""
+    lab = f["labels"].attrs
+    for raw in (lab.get("label_names"), f.attrs.get("label_names"), lab.get("names")):
+        if raw is None:
+            continue
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise DatasetError(f"{p}: label names attribute is not a JSON list") from None
+            if not isinstance(raw, list):
+                raise DatasetError(f"{p}: label names must be a JSON list of strings, got {raw!r}")
+            vals = raw
+        elif isinstance(raw, np.ndarray) and raw.ndim == 1:
+            vals = [x.decode("utf-8", "replace") if isinstance(x, bytes) else x for x in raw.tolist()]
+        else:
+            raise DatasetError(f"{p}: label names must be a JSON list of strings, got {raw!r}")
+        if not all(isinstance(x, str) for x in vals):
+            raise DatasetError(f"{p}: label names must be strings, got {vals!r}")
+        return list(vals)
+    return None
 
 
 def _read(f: h5py.File, key: str, p: str, required: bool = True) -> np.ndarray | None:
@@ -144,42 +189,55 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
         f = h5py.File(p, "r")
     except OSError as e:
         raise DatasetError(f"{p}: not a readable HDF5 file ({str(e).splitlines()[0]})") from None
-    with f:
-        arrs = {k: _read(f, k, p) for k in REQUIRED}
-        labels = _read(f, "labels", p, required=False)
-        label_names: list[str] = []
-        if labels is not None:
-            raw = f["labels"].attrs.get("label_names", f.attrs.get("label_names"))
-            if raw is not None:
-                try:
-                    label_names = [str(x) for x in json.loads(raw if isinstance(raw, str) else raw.decode())]
-                except (ValueError, AttributeError):
-                    raise DatasetError(f"{p}: attribute `labels.label_names` is not a JSON list") from None
-            labels = labels.astype(np.int64)
-        infos = {}
-        if "infos" in f and isinstance(f["infos"], h5py.Group):
-            for k in f["infos"]:
-                arr = _read(f, f"infos/{k}", p, required=False)
-                if arr is not None:
-                    infos[k] = arr
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    try:
+        with f:
+            return validate(_load(f, p))
+    except DatasetError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError, MemoryError) as e:
+        # a last guard for layouts the checks above do not foresee: still one line, still this project's error
+        raise DatasetError(f"{p}: unreadable dataset ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+                           ) from None
+
+
+def _load(f: h5py.File, p: str) -> Dataset:
+    arrs = {k: _read(f, k, p) for k in REQUIRED}
+    for key in ("observations", "actions"):
+        if arrs[key].dtype.kind != "f":
+            raise DatasetError(f"{p}: `{key}` must hold floats, got {arrs[key].dtype}")
+    labels = _read(f, "labels", p, required=False)
+    label_names: list[str] = []
+    if labels is not None:
+        if labels.dtype.kind not in "iu":
+            raise DatasetError(f"{p}: `labels` must hold integers, got {labels.dtype}")
+        if labels.ndim != 1 or labels.size == 0:
+            raise DatasetError(f"{p}: `labels` must be 1-D (N,), got shape {labels.shape}")
+        label_names = _label_names(f, p) or []
+        labels = labels.astype(np.int64)
+    infos = {}
+    if "infos" in f and isinstance(f["infos"], h5py.Group):
+        for k in f["infos"]:
+            arr = _read(f, f"infos/{k}", p, required=False)
+            if arr is not None:
+                infos[k] = arr
+    attrs = {k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in attrs.items()}
-    if labels is not None and not label_names:
+    if "env_id" in attrs and not isinstance(attrs["env_id"], str):
+        raise DatasetError(f"{p}: attribute `env_id` must be a string, got {attrs['env_id']!r}")
+    if labels is not None and not label_names and labels.min() >= 0 and labels.max() < len(labels):
         label_names = [f"c{i}" for i in range(int(labels.max()) + 1)]
     a_lab = infos.pop("action_labels", None)
     succ = infos.pop("success", None)
-    ds = Dataset(
+    return Dataset(
         observations=np.asarray(arrs["observations"], dtype=np.float32),
         actions=np.asarray(arrs["actions"], dtype=np.float32),
-        rewards=np.asarray(arrs["rewards"], dtype=np.float32).reshape(arrs["rewards"].shape),
-        terminals=np.asarray(arrs["terminals"]).astype(bool),
-        timeouts=np.asarray(arrs["timeouts"]).astype(bool),
+        rewards=np.asarray(arrs["rewards"], dtype=np.float32),
+        terminals=_flags(arrs["terminals"], "terminals", p), timeouts=_flags(arrs["timeouts"], "timeouts", p),
         labels=labels, label_names=label_names,
         action_labels=None if a_lab is None else np.asarray(a_lab, dtype=np.float32),
-        success=None if succ is None else np.asarray(succ).astype(bool),
+        success=None if succ is None else _flags(succ, "infos/success", p),
         infos=infos, attrs=dict(attrs), path=p,
     )
-    return validate(ds)
 
 
 def save_dataset(ds: Dataset, path: str | os.PathLike) -> None:

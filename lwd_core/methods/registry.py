@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 from ..config import RunConfig
 from ..errors import ConfigError
 from ..plugins import discover
-from ..runs import list_runs
+from ..runs import RunDir, list_runs
 from ..train.engine import guarded, open_run
 from ..types import TrainedMethod
 
@@ -90,15 +90,17 @@ def curve_fallbacks() -> dict[str, list[tuple[str, str]]]:
 
 def train_run(run_dir: str, cfg: RunConfig | None = None, resume: bool = False,
               cancel: Callable[[], bool] = lambda: False) -> Iterator[Any]:
-    """Train (or resume) a run of its configured method: StepRecord and PhaseEvent records."""
+    """Train (or resume) a run of its configured method: StepRecord and PhaseEvent records. On resume, `cfg` may
+    carry changes to the stored config (see train/engine.py:open_run for which are allowed)."""
     spec = get_method(cfg.method) if cfg is not None else None
-    run, cfg = open_run(run_dir, cfg, resume)
-    spec = spec or get_method(cfg.method)
+    if resume and cfg is None and RunDir(run_dir).exists():
+        spec = get_method(RunDir(run_dir).config().method)
+    ckpts = tuple(f"{c}.safetensors" for c in spec.checkpoints) if spec else ()
+    run, cfg = open_run(run_dir, cfg, resume, ckpts)
     return guarded(run, spec.train_fn()(run, cfg, resume, cancel))
 
 
 def load_trained(run_dir) -> TrainedMethod:
-    from ..runs import RunDir
     return get_method(RunDir(run_dir).config().method).load(run_dir)
 
 

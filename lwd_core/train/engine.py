@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -14,8 +15,9 @@ import torch
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import RunConfig
 from ..data.hdf5 import Dataset
-from ..errors import RunError
-from ..runs import RunDir
+from ..errors import DatasetError, RunError
+from ..io import atomic_write_json, load_meta, load_tensors, repair_sidecar
+from ..runs import HEARTBEAT_S, RunDir, absolute_dataset
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,15 @@ def split_episodes(ds: Dataset, cfg: RunConfig) -> tuple[np.ndarray, np.ndarray]
     labels = ds.episode_labels()
     rng = np.random.default_rng(cfg.seed)
     train, held = [], []
+    names = ds.condition_names()
     for c in np.unique(labels):
         ids = np.flatnonzero(labels == c)
         rng.shuffle(ids)
         k = int(round(len(ids) * cfg.data.holdout_fraction))
+        if k >= len(ids):
+            name = names[c] if 0 <= c < len(names) else str(c)
+            raise DatasetError(f"{ds.path}: data.holdout_fraction={cfg.data.holdout_fraction} leaves no training "
+                               f"episode for condition {name!r} ({len(ids)} episodes)")
         held += list(ids[:k])
         train += list(ids[k:])
     return np.sort(np.array(train, np.int64)), np.sort(np.array(held, np.int64))
@@ -77,19 +84,50 @@ def batch_indices(n: int, bs: int, step: int, seed: int) -> tuple[np.ndarray, fl
     return perm[k * bs:(k + 1) * bs], epoch + k / spe
 
 
-def open_run(run_dir: str, cfg: RunConfig | None, resume: bool) -> tuple[RunDir, RunConfig]:
-    """The run directory to train in: an existing one to resume, or a new one created from `cfg`."""
+# Keys a resumed run may change: how long to train, where, how often to log, and evaluation. Anything else would
+# change the data or the model under the checkpoints.
+RESUMABLE = ("name", "device", "log_every", "checkpoint_every", "vae.steps", "ddpm.steps", "baseline.steps")
+
+
+def open_run(run_dir: str, cfg: RunConfig | None, resume: bool,
+             checkpoints: tuple[str, ...] = ()) -> tuple[RunDir, RunConfig]:
+    """The run directory to train in: an existing one to resume (with `cfg` its requested, possibly changed,
+    config), or a new one created from `cfg`. A resume is checked completely before anything in the directory is
+    written: the config changes, the dataset's content hash, and that each checkpoint (names in `checkpoints`)
+    is readable. A rejected resume leaves every file as it was."""
     run = RunDir(run_dir)
     if resume:
         if not run.exists():
             raise RunError(f"{run.path}: nothing to resume (no config.json)")
-        return run, run.config()
+        old = run.config()
+        new = absolute_dataset(cfg) if cfg is not None else old
+        changed = old.differences(new)
+        fixed = [k for k in changed if k not in RESUMABLE and not k.startswith("eval.") and k != "data.dataset"]
+        if fixed:
+            raise RunError(f"{run.path}: --resume cannot change {', '.join(fixed)} (the dataset or the model "
+                           f"depends on them); start a new run instead")
+        if new.data.dataset:
+            run.check_dataset(new.data.dataset)
+        for name in checkpoints:
+            path = run.ckpt_dir / name
+            if path.exists():
+                load_meta(path)
+                load_tensors(path)
+        st = run.status()
+        if st.get("status") == "running" and run.alive(st):
+            raise RunError(f"{run.path}: being trained by process {st.get('pid')} on {st.get('host')}")
+        run.claim()
+        if changed:
+            atomic_write_json(run.config_path, new.to_dict())
+        if new.data.dataset and Path(new.data.dataset).is_file() and (
+                "data.dataset" in changed or run.dataset_record() is None):
+            run.record_dataset(new.data.dataset)           # a moved file with the same content, or an older run
+        return run, new
     if cfg is None:
         raise RunError("a config is needed to start a new run")
     if run.exists() and (any(run.ckpt_dir.glob("*.safetensors")) or run.metrics_path.exists()):
         raise RunError(f"{run.path}: run already exists; pass --resume or choose another directory")
-    run.create(cfg)
-    return run, cfg
+    return run, run.create(cfg)
 
 
 def guarded(run: RunDir, body: Iterator) -> Iterator:
@@ -114,13 +152,17 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
     base_lr = opt.param_groups[0]["lr"]
     if resume and ckpt_path.exists():
         m = load_checkpoint(ckpt_path, model, opt, rng)
+        repair_sidecar(ckpt_path)                  # a kill between the weights and their readable copy
+        if m.get("phase", phase) != phase:
+            raise RunError(f"{ckpt_path}: holds phase {m.get('phase')!r}, expected {phase!r}")
         step = int(m["step"])
-        run.truncate_metrics(phase, step, phases)
         if m.get("finished"):
             yield PhaseEvent(phase, f"{phase} already trained ({step} steps)", "finished")
             return "finished"
     elif not resume and ckpt_path.exists():
         raise RunError(f"{ckpt_path}: exists already")
+    if resume:
+        run.truncate_metrics(phase, step, phases)  # records after the checkpoint will be logged again
 
     def save(finished: bool) -> None:
         save_checkpoint(ckpt_path, model, opt, rng, {**meta, "phase": phase, "step": step, "finished": finished})
@@ -128,11 +170,12 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
     yield PhaseEvent(phase, f"training {phase} from step {step} to {total}")
     run.set_status("running", phase=phase, step=step, total=total)
     t0, pending = time.perf_counter(), []
+    beat = t0
     model.train()
     while step < total:
         if cancel():
+            run.append_metrics(pending)            # metrics first: a kill in between only repeats them
             save(False)
-            run.append_metrics(pending)
             run.set_status("cancelled", phase=phase, step=step, total=total)
             yield PhaseEvent(phase, f"cancelled at step {step}; resumable", "cancelled")
             return "cancelled"
@@ -150,6 +193,10 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
             pending = []
             save(False)
             run.set_status("running", phase=phase, step=step, total=total)
+            beat = time.perf_counter()
+        elif time.perf_counter() - beat > HEARTBEAT_S:
+            run.heartbeat(phase=phase, step=step, total=total)
+            beat = time.perf_counter()
     run.append_metrics(pending)
     save(True)
     run.set_status("running", phase=phase, step=step, total=total)

@@ -1,16 +1,19 @@
 """`lwd-studio train`: a new run from a preset or config file, or --resume of an existing one."""
 from __future__ import annotations
 
+import argparse
+import json
 from pathlib import Path
 
-from lwd_core.config import preset_names
-from lwd_core.io import atomic_write_json
+from lwd_core.config import config_docs, preset_names
+from lwd_core.errors import ConfigError
 
 from .common import CancelFlag, build_config, drive, parse_set
 
 
 def add_parser(sub) -> None:
-    t = sub.add_parser("train", help="train a run of its configured method (LWD: the VAE, then the latent DDPM)")
+    t = sub.add_parser("train", help="train a run of its configured method (LWD: the VAE, then the latent DDPM)",
+                       epilog=_keys_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     g = t.add_mutually_exclusive_group()
     g.add_argument("--preset", help=f"named config: {', '.join(preset_names())}")
     g.add_argument("--config", type=Path, help="JSON config file (see config.json in any run directory)")
@@ -22,23 +25,29 @@ def add_parser(sub) -> None:
                    help="override a config value, e.g. --set vae.steps=2000 (repeatable)")
 
 
+def _keys_epilog() -> str:
+    """The --set keys, from the config schema itself (lwd_core/schema.py)."""
+    lines = ["config keys for --set (type, default, limits):"]
+    for d in config_docs():
+        default = list(d.default) if isinstance(d.default, tuple) else d.default
+        limits = f"; {d.limits}" if d.limits else ""
+        lines.append(f"  {d.key:<32} {d.type:<9} {json.dumps(default):<10} {d.help}{limits}")
+    return "\n".join(lines)
+
+
 def run(a) -> int:
-    from lwd_core.data.hdf5 import load_dataset
-    from lwd_core.methods.lwd.trainer import check_dataset_fits
     from lwd_core.methods.registry import train_run
     from lwd_core.runs import RunDir
     cancel = CancelFlag().install()
     if a.resume:
-        run = RunDir(a.run_dir)
-        if a.dataset or a.preset or a.config or a.set:
-            cfg = run.config()
-            if a.dataset:
-                cfg = cfg.replace(data={"dataset": str(a.dataset)})
-            if a.set:
-                cfg = cfg.replace(**parse_set(a.set))
-            check_dataset_fits(run, load_dataset(cfg.data.dataset))
-            atomic_write_json(run.config_path, cfg.to_dict())
-        gen = train_run(str(a.run_dir), resume=True, cancel=cancel)
+        if a.preset or a.config:
+            raise ConfigError("--resume continues the run's own config; use --set KEY=VALUE for what may change")
+        cfg = RunDir(a.run_dir).config()
+        if a.dataset:
+            cfg = cfg.replace(data={"dataset": str(a.dataset)})
+        if a.set:
+            cfg = cfg.replace(**parse_set(a.set))
+        gen = train_run(str(a.run_dir), cfg, resume=True, cancel=cancel)   # checked before anything is written
     else:
         gen = train_run(str(a.run_dir), build_config(a), cancel=cancel)
     status = drive(gen)

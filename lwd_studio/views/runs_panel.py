@@ -18,7 +18,10 @@ from PySide6.QtWidgets import (
 
 COLUMNS = ("name", "dataset", "preset", "status", "steps", "best MSE", "updated")
 STATUS_COLORS = {"running": "#1f77b4", "finished": "#2ca02c", "failed": "#d62728", "cancelled": "#ff7f0e",
-                 "broken": "#d62728", "created": "#7f7f7f"}
+                 "interrupted": "#9467bd", "broken": "#d62728", "created": "#7f7f7f"}
+RESUMABLE = ("cancelled", "interrupted", "failed")      # a checkpoint may exist; Resume continues from it
+STATUS_TIPS = {"interrupted": "its training process died (killed or crashed); Resume continues from the last "
+                              "checkpoint"}
 
 
 class RunsPanel(QWidget):
@@ -66,12 +69,15 @@ class RunsPanel(QWidget):
         self.hint.setWordWrap(True)
         lay.addWidget(self.hint)
         self._paths: list[str] = []
+        self._status: dict[str, str] = {}
+        self._update_buttons()
 
     def set_rows(self, rows: list[dict]) -> None:
         selected = set(self.selected_paths())
         self.table.selectionModel().blockSignals(True)
         self.model.removeRows(0, self.model.rowCount())
         self._paths = [r["path"] for r in rows]
+        self._status = {r["path"]: r["status"] for r in rows}
         for r in rows:
             phase = "" if r["status"] == "finished" else r["phase"]
             steps = f"{r['step']}/{r['total']} {phase}".strip() if r["total"] else str(r["step"])
@@ -79,15 +85,16 @@ class RunsPanel(QWidget):
             upd = time.strftime("%m-%d %H:%M", time.localtime(r["updated"])) if r["updated"] else ""
             items = [QStandardItem(str(x)) for x in (r["name"], r["dataset"], r["preset"], r["status"], steps, best, upd)]
             items[3].setForeground(QColor(STATUS_COLORS.get(r["status"], "#000")))
-            if r.get("error"):
+            if r.get("error") or r["status"] in STATUS_TIPS:
                 for it in items:
-                    it.setToolTip(r["error"])
+                    it.setToolTip(r.get("error") or STATUS_TIPS[r["status"]])
             self.model.appendRow(items)
         sm = self.table.selectionModel()
         for i, p in enumerate(self._paths):
             if p in selected:
                 sm.select(self.model.index(i, 0), sm.SelectionFlag.Select | sm.SelectionFlag.Rows)
         sm.blockSignals(False)
+        self._update_buttons()
         if set(self.selected_paths()) != selected:
             self._on_selection_changed()
 
@@ -99,5 +106,17 @@ class RunsPanel(QWidget):
         if path in self._paths:
             self.table.selectRow(self._paths.index(path))
 
+    def _update_buttons(self) -> None:
+        """Start for a new run, Resume for one that stopped before finishing, Stop for a running one."""
+        sel = [self._status.get(p, "") for p in self.selected_paths()]
+        one = sel[0] if len(sel) == 1 else None
+        self.buttons["start"].setEnabled(one == "created")
+        self.buttons["resume"].setEnabled(one in RESUMABLE)
+        self.buttons["stop"].setEnabled(any(s == "running" for s in sel))
+        for k in ("duplicate", "rename"):
+            self.buttons[k].setEnabled(one is not None)
+        self.buttons["delete"].setEnabled(bool(sel))
+
     def _on_selection_changed(self, *args) -> None:
+        self._update_buttons()
         self.selection_changed.emit(self.selected_paths())

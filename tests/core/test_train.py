@@ -109,14 +109,14 @@ def test_corrupt_checkpoint_is_a_clean_error(tmp_path):
 
 
 @pytest.mark.parametrize("section, kw, msg", [
-    ("vae", {"latent_dim": -3}, "`latent_dim` must be > 0, got -3"),
-    ("vae", {"decoder_size": "xxl"}, "`decoder_size` must be one of"),
-    ("vae", {"beta_kl": -1.0}, "`beta_kl` must be >= 0"),
-    ("vae", {"lr": 5.0}, "`lr` must be in (0, 1)"),
-    ("ddpm", {"beta_start": 0.1, "beta_end": 0.01}, "`beta_start` < `beta_end`"),
-    ("data", {"window": -1}, "`window` must be >= 0"),
-    ("data", {"short_episodes": "drop"}, "`short_episodes` must be one of"),
-    ("eval", {"sampler": "euler"}, "`sampler` must be one of"),
+    ("vae", {"latent_dim": -3}, "`vae.latent_dim` must be > 0, got -3"),
+    ("vae", {"decoder_size": "xxl"}, "`vae.decoder_size` must be one of"),
+    ("vae", {"beta_kl": -1.0}, "`vae.beta_kl` must be >= 0"),
+    ("vae", {"lr": 5.0}, "`vae.lr` must be < 1"),
+    ("ddpm", {"beta_start": 0.1, "beta_end": 0.01}, "`ddpm.beta_start` < `ddpm.beta_end`"),
+    ("data", {"window": -1}, "`data.window` must be >= 0"),
+    ("data", {"short_episodes": "drop"}, "`data.short_episodes` must be one of"),
+    ("eval", {"sampler": "euler"}, "`eval.sampler` must be one of"),
 ])
 def test_config_validation(section, kw, msg):
     with pytest.raises(ConfigError) as e:
