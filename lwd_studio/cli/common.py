@@ -130,6 +130,7 @@ def build_config(a) -> RunConfig:
     from lwd_core.data.hdf5 import load_dataset
     from lwd_core.envs.registry import get_suite
     from lwd_core.methods.registry import get_method
+    from lwd_core.train.engine import split_episodes
     if not (a.config or a.preset):
         raise ConfigError(f"pass --preset NAME (one of {', '.join(preset_names())}) or --config FILE")
     cfg = RunConfig.from_file(a.config) if a.config else preset(a.preset)
@@ -145,6 +146,7 @@ def build_config(a) -> RunConfig:
     if not env:
         raise DatasetError(f"{cfg.data.dataset}: no `env_id` attribute; pass --env ENV_ID")
     get_suite(env).check_dims(ds.obs_dim, ds.act_dim, str(cfg.data.dataset))
+    split_episodes(ds, cfg)                  # e.g. a holdout fraction that leaves a condition without episodes
     return cfg.replace(env_id=env)
 
 
