@@ -9,6 +9,7 @@ The same descriptions feed the CLI's `train --help` key list and the app's form 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import typing
 from dataclasses import dataclass, field, fields
@@ -122,6 +123,11 @@ def check_fields(obj: Any, section: str = "") -> None:
         object.__setattr__(obj, f.name, _check_value(key, tp, getattr(obj, f.name), dict(f.metadata)))
 
 
+def _show(text: str) -> str:
+    """A user-typed name inside a one-line message: control characters escaped."""
+    return json.dumps(text)[1:-1]
+
+
 def build(cls: type, d: Any, section: str = "") -> Any:
     """An instance of config dataclass `cls` from a JSON object: unknown keys and wrong kinds are named."""
     if not isinstance(d, dict):
@@ -133,7 +139,7 @@ def build(cls: type, d: Any, section: str = "") -> Any:
         if k not in known:
             close = [n for n in known if n.startswith(str(k)[:3])]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ConfigError(f"unknown config key `{section}{k}`{hint}")
+            raise ConfigError(f"unknown config key `{_show(section + str(k))}`{hint}")
         tp = hints[k]
         kw[k] = build(tp, v, f"{section}{k}.") if dataclasses.is_dataclass(tp) else v
     return cls(**kw)
