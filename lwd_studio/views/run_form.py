@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lwd_core.config import DECODER_SIZES, RunConfig, preset, preset_names
+from lwd_core.config import DECODER_SIZES, RunConfig, config_docs, preset, preset_names
 from lwd_core.errors import LWDError
 from lwd_core.methods.registry import get_method, method_names
 
@@ -82,8 +82,19 @@ class RunForm(QDialog):
         self.method.currentIndexChanged.connect(self.validate)
         self.state_cond.toggled.connect(self.validate)
         self.base.currentTextChanged.connect(self._on_base_changed)
+        self._tooltips_from_schema()
         self._n_windows = None
         self.validate()
+
+    def _tooltips_from_schema(self) -> None:
+        """Each field's help and limits, as the config schema states them (the same text as `train --help`)."""
+        docs = {d.key: d for d in config_docs()}
+        for key, w in (("name", self.name), ("data.dataset", self.dataset), ("data.window", self.window),
+                       ("vae.decoder_size", self.decoder), ("vae.latent_dim", self.latent), ("vae.beta_kl", self.beta),
+                       ("vae.steps", self.steps), ("vae.batch_size", self.batch), ("seed", self.seed),
+                       ("ddpm.steps", self.ddpm_steps), ("ddpm.state_condition", self.state_cond)):
+            d = docs[key]
+            w.setToolTip(f"{key}: {d.help}" + (f" ({d.limits})" if d.limits else ""))
 
     @staticmethod
     def _spin(lo, hi, val, tip=""):
@@ -128,7 +139,7 @@ class RunForm(QDialog):
             try:
                 beta = float(self.beta.text())
             except ValueError:
-                raise LWDError(f"`beta_kl` must be a number, got {self.beta.text()!r}") from None
+                raise LWDError(f"`vae.beta_kl` must be a number, got {self.beta.text()!r}") from None
             if not self.dataset.text().strip():
                 raise LWDError("choose a dataset file")
             env = self._dataset_info()

@@ -64,10 +64,10 @@ def test_form_validates_inline_and_creates_run(window, qtbot, synthetic_file):
     assert form.validate(), form.error.text()
     assert "2: b0, b1" in form.tasks.text()
     form.latent.setValue(-3)
-    assert not form.validate() and "`latent_dim` must be > 0, got -3" in form.error.text()
+    assert not form.validate() and "`vae.latent_dim` must be > 0, got -3" in form.error.text()
     form.latent.setValue(16)
     form.beta.setText("abc")
-    assert not form.validate() and "`beta_kl` must be a number" in form.error.text()
+    assert not form.validate() and "`vae.beta_kl` must be a number" in form.error.text()
     form.beta.setText("1e-6")
     assert form.validate()
     path = window.create_run(form.config)
@@ -272,3 +272,29 @@ def test_compare_view_opens_any_study_report(window, qtbot, tmp_path):
     assert view.table.rowCount() == 2 and view.table.columnCount() == 2
     assert view.table.item(0, 1).text() == "0.900" and view.table.item(1, 1).text() == ""
     assert view.table.verticalHeaderItem(1).text() == "snippets (50)"
+
+
+def test_a_run_whose_process_died_shows_interrupted_with_resume_enabled(window, qtbot, synthetic_file):
+    import subprocess
+    path = window.create_run(long_cfg(synthetic_file, steps=60))
+    from lwd_core.methods.registry import train_run
+    n = {"k": 0}
+    list(train_run(path, resume=True, cancel=lambda: (n.__setitem__("k", n["k"] + 1), n["k"] > 55)[1]))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    run = RunDir(path)                         # what a SIGKILLed trainer leaves: "running", a pid that is gone
+    run.status_path.write_text(json.dumps({**run.status(), "status": "running", "pid": dead.pid}))
+    window.refresh()
+    window.runs.select_path(path)
+    row = window.runs._paths.index(path)
+    assert window.runs.model.item(row, 3).text() == "interrupted"
+    assert window.runs.buttons["resume"].isEnabled() and not window.runs.buttons["start"].isEnabled()
+    assert "Resume" in window.runs.model.item(row, 0).toolTip()
+    from lwd_core.io import load_meta
+    step0 = load_meta(run.vae_ckpt)["step"]
+    steps = []
+    window.record_received.connect(lambda p, r: hasattr(r, "step") and steps.append(r.step))
+    with qtbot.waitSignal(window.run_finished, timeout=30_000) as sig:
+        window.runs.buttons["resume"].click()
+    assert sig.args == [path, "finished"] and steps[0] == step0 + 1         # from the last checkpoint
+    assert run.state()["status"] == "finished"
