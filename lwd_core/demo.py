@@ -63,8 +63,9 @@ def run_demo(out: Path, scale: DemoScale, episodes: int | None, workers: int,
     if run.exists() and run.status().get("status") == "finished":
         yield StudyEvent(f"2/3 using finished run {run.path}")
     else:
-        resume = run.exists() and run.vae_ckpt.exists()
-        yield StudyEvent("2/3 training", stage="2/3 train")
+        resume = run.started()
+        yield StudyEvent(f"2/3 training (resuming the {run.state().get('status')} run)" if resume else "2/3 training",
+                         stage="2/3 train")
         status = "running"
         for rec in train_run(str(run.path), None if resume else scale.run_config(data), resume=resume, cancel=cancel):
             yield rec

@@ -65,6 +65,10 @@ class RunDir:
     def exists(self) -> bool:
         return self.config_path.is_file()
 
+    def started(self) -> bool:
+        """Training has left metrics or a checkpoint here: continue it with resume, do not start over."""
+        return self.exists() and (self.metrics_path.exists() or any(self.ckpt_dir.glob("*.safetensors")))
+
     def create(self, cfg: RunConfig) -> RunConfig:
         """Write a new run's config (its dataset path made absolute) and the dataset's hash; returns the config."""
         cfg = absolute_dataset(cfg)

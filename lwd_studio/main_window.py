@@ -186,8 +186,7 @@ class MainWindow(QMainWindow):
 
     def action_start(self, path: str | None = None) -> None:
         path = path or self._one()
-        run = RunDir(path)                # resume wherever training has left metrics or a checkpoint
-        self.start_training(path, resume=run.metrics_path.exists() or any(run.ckpt_dir.glob("*.safetensors")))
+        self.start_training(path, resume=RunDir(path).started())
 
     action_resume = action_start
 

@@ -79,8 +79,9 @@ def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str) -> Iterator[Any]:
                               "use another --out or delete that folder")
     if run.exists() and run.status().get("status") == "finished":
         return True
-    resume = run.exists() and run.metrics_path.exists()
-    yield StudyEvent(f"{'resuming' if resume else 'training'} {desc}", stage=desc)
+    resume = run.started()
+    how = f"resuming {run.state().get('status')}" if resume else "training"       # e.g. "resuming interrupted"
+    yield StudyEvent(f"{how} {desc}", stage=desc)
     status = "running"
     for rec in train_run(str(run.path), None if resume else cfg, resume=resume):
         yield rec

@@ -87,8 +87,9 @@ def test_nan_dataset(tmp_path):
 def test_wrong_dimension(trained, tmp_path):
     from lwd_core.data.hdf5 import save_dataset
     save_dataset(make_synthetic(obs_dim=7, act_dim=1), tmp_path / "wide.h5")
+    # resuming on another file is refused by its content hash, before any dimension is compared
     assert_one_line_error(cli("train", "--run-dir", trained / "run", "--resume", "--dataset", tmp_path / "wide.h5"),
-                          "obs_dim=7", "obs_dim=3")
+                          "not the dataset this run was trained on")
     # an MT10 run needs 39-d observations and 4-d actions
     assert_one_line_error(cli("train", "--preset", "tiny", "--dataset", tmp_path / "wide.h5", "--env", "mt10",
                               "--run-dir", tmp_path / "r"), "do not fit mt10")
@@ -100,9 +101,9 @@ def test_unknown_condition(trained, tmp_path):
 
 
 @pytest.mark.parametrize("setting, msg", [
-    ("vae.latent_dim=-3", "`latent_dim` must be > 0, got -3"),
-    ("vae.beta_kl=-1", "`beta_kl` must be >= 0"),
-    ("ddpm.n_steps=0", "`n_steps` must be > 0"),
+    ("vae.latent_dim=-3", "`vae.latent_dim` must be > 0, got -3"),
+    ("vae.beta_kl=-1", "`vae.beta_kl` must be >= 0"),
+    ("ddpm.n_steps=0", "`ddpm.n_steps` must be > 0"),
     ("vae.nonsense=1", "unknown config key"),
 ])
 def test_config_out_of_range(synthetic_file, tmp_path, setting, msg):

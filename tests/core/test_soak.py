@@ -102,7 +102,7 @@ def test_random_sigkills_then_resume_match_the_uninterrupted_run(tmp_path, datas
     run = tmp_path / "run"
     rng = np.random.default_rng(0)
     targets = ["startup", "vae", "ddpm"] * 4                  # 12 kills, each kind of moment at least 4 times
-    killed_in = []
+    killed_in, leftovers = [], set()
     for i, target in enumerate(targets):
         started = (run / "config.json").exists()
         p = subprocess.Popen(_cmd(run, dataset, resume=started), cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -118,11 +118,17 @@ def test_random_sigkills_then_resume_match_the_uninterrupted_run(tmp_path, datas
                 time.sleep(0.02)
             time.sleep(rng.uniform(0.0, 0.6))
         st = RunDir(run).status() if run.exists() else {}
+        if st.get("pid") == p.pid and st.get("status") == "running":
+            # this process opened the run: the temp files earlier kills left behind are gone
+            assert not [t for t in leftovers if t.exists()], "temp files of an earlier kill survived a resume"
+            leftovers = set()
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             p.wait()
             killed_in.append(st.get("phase") or "startup")
-        check_files(run) if run.exists() else None
+        if run.exists():
+            check_files(run)
+            leftovers |= set(run.rglob("*.tmp"))
         if st.get("status") == "finished":
             break
     assert len(killed_in) >= 10, killed_in
