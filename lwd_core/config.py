@@ -107,6 +107,7 @@ class EvalConfig:
     sampler: str = setting("ddim", "latent sampler", choices=("ddim", "ddpm"))
     ddim_steps: int = setting(50, "DDIM steps", gt=0)
     max_steps: int = setting(500, "steps per episode at most", gt=0)
+    perturb: bool = setting(False, "perturb episodes at random, seeded moments (suites that offer it: pusht)")
 
     def __post_init__(self):
         check_fields(self, self._section)

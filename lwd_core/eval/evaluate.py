@@ -32,8 +32,11 @@ class EvalProgress:
 
 
 def _summary(rows: list[dict], has_success: bool) -> dict:
+    """Per condition: success rate, mean return, and mean score (each episode's best reward, e.g. PushT's
+    coverage score)."""
     return {"success": float(np.mean([r["success"] for r in rows])) if has_success else None,
-            "return": float(np.mean([r["return"] for r in rows])), "episodes": len(rows)}
+            "return": float(np.mean([r["return"] for r in rows])),
+            "score": float(np.mean([r["max_reward"] for r in rows])), "episodes": len(rows)}
 
 
 def evaluate_run(run_dir, cfg: EvalConfig, conditions: Sequence[str] | None = None,
@@ -53,6 +56,10 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
     episodes are also the demonstrations that VAE reconstructions need). Episode e of a condition has the same
     seed, environment and policy whatever the batch or the number of workers, so results do not depend on them."""
     suite = get_suite(trained.env_id)
+    if cfg.perturb:
+        if not hasattr(suite, "with_perturbations"):
+            raise LWDError(f"{trained.env_id} offers no perturbations (eval.perturb)")
+        suite = suite.with_perturbations()
     workers = check_workers(workers)
     conds = list(conditions) if conditions else list(trained.label_names)
     for c in conds:
@@ -125,7 +132,7 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
     sampler = getattr(trained, "sampler", cfg.sampler)
     out.update(env_id=trained.env_id, episodes=n, seed=cfg.seed, sampler=sampler,
                ddim_steps=getattr(trained, "ddim_steps", cfg.ddim_steps), heldout_placements=suite.episode_variation == "placements",
-               episode_variation=suite.episode_variation,
+               episode_variation=suite.episode_variation, perturb=bool(cfg.perturb),
                seconds=time.perf_counter() - t0, n_params=trained.n_params, workers=workers, max_steps=max_steps)
     if result is not None:
         result.update(out)

@@ -17,7 +17,7 @@ def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray, dict], None]
     max_steps = max_steps or getattr(env, "max_episode_steps", None) or 1000
     obs, _ = env.reset(seed=seed)
     policy.reset()
-    total, success, obs_l, act_l, aborted = 0.0, False, [], [], False
+    total, success, obs_l, act_l, aborted, best = 0.0, False, [], [], False, -np.inf
     if on_frame is not None:
         on_frame(env.render(), {"t": 0, "return": 0.0, "success": False})
     t = 0
@@ -28,6 +28,7 @@ def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray, dict], None]
             act_l.append(a)
         obs, r, term, trunc, info = env.step(a)
         total += float(r)
+        best = max(best, float(r))
         success |= bool(info.get("success", info.get("is_success", False)))
         if on_frame is not None and t % frame_every == 0:
             on_frame(env.render(), {"t": t, "return": total, "success": success})
@@ -36,7 +37,7 @@ def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray, dict], None]
         if should_stop is not None and should_stop():
             aborted = True
             break
-    out = {"return": total, "success": success, "length": t}
+    out = {"return": total, "success": success, "length": t, "max_reward": best if t else 0.0}
     if aborted:
         out["aborted"] = True
     if record:
@@ -64,6 +65,7 @@ def rollout_pool_steps(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarr
     obs = pool.reset(seeds)
     alive = np.ones(B, bool)
     ret, succ, length = np.zeros(B), np.zeros(B, bool), np.zeros(B, int)
+    best = np.full(B, -np.inf)
     obs_l, act_l = [], []
     for t in range(max_steps):
         acts = None if act_batch is None else np.asarray(act_batch(obs), dtype=np.float32)
@@ -73,13 +75,15 @@ def rollout_pool_steps(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarr
             obs_l.append(obs_prev.copy())
             act_l.append(acts)
         ret += r
+        best[alive] = np.maximum(best[alive], r[alive])
         length[alive] = t + 1
         succ |= s
         alive &= ~(term | trunc)
         if not alive.any():
             break
         yield t + 1
-    out = [{"return": float(ret[i]), "success": bool(succ[i]), "length": int(length[i])} for i in range(B)]
+    out = [{"return": float(ret[i]), "success": bool(succ[i]), "length": int(length[i]),
+            "max_reward": float(best[i]) if length[i] else 0.0} for i in range(B)]
     if record:
         O, A = np.stack(obs_l, 1), np.stack(act_l, 1)                  # (B, T, dim)
         for i in range(B):

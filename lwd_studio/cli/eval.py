@@ -19,6 +19,8 @@ def add_parser(sub) -> None:
     e.add_argument("--methods", default="", help="comma-separated policy kinds, e.g. lwd,vae,expert "
                                                  "(default: all the run has)")
     e.add_argument("--conditions", default="", help="comma-separated subset of condition names")
+    e.add_argument("--perturb", action="store_true",
+                   help="perturb episodes at random, seeded moments (suites that offer it, e.g. pusht)")
     e.add_argument("--json", type=Path, help="write the results as JSON")
     add_workers(e)
 
@@ -32,7 +34,8 @@ def run(a) -> int:
     if a.episodes is not None and a.episodes <= 0:
         raise ConfigError(f"--episodes must be > 0, got {a.episodes}")
     ecfg = EvalConfig(episodes=a.episodes or cfg.eval.episodes, seed=a.seed, sampler=a.sampler or cfg.eval.sampler,
-                      ddim_steps=cfg.eval.ddim_steps, max_steps=cfg.eval.max_steps)
+                      ddim_steps=cfg.eval.ddim_steps, max_steps=cfg.eval.max_steps,
+                      perturb=bool(a.perturb or cfg.eval.perturb))
     kinds = [m.strip() for m in a.methods.split(",") if m.strip()] or None
     conds = [c.strip() for c in a.conditions.split(",") if c.strip()] or None
     res: dict = {}
@@ -41,5 +44,5 @@ def run(a) -> int:
     if a.json:
         atomic_write_json(a.json, res)
         print(f"wrote {a.json}")
-    atomic_write_json(Path(a.run_dir) / "eval" / f"eval_seed{a.seed}.json", res)
+    atomic_write_json(Path(a.run_dir) / "eval" / f"eval_seed{a.seed}{'_perturbed' if ecfg.perturb else ''}.json", res)
     return 0

@@ -1,0 +1,108 @@
+"""The PushT suite: gym-pusht behind the suite contract, DP's scoring, seeded perturbations, evaluation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lwd_core.config import EvalConfig
+from lwd_core.envs.pusht import EPISODE_LENGTH, PushTSuite
+from lwd_core.envs.registry import get_suite
+from lwd_core.errors import DatasetError
+from lwd_core.eval.evaluate import evaluate
+
+GOAL = (256.0, 256.0, np.pi / 4)
+
+
+def test_registered_with_its_dimensions_and_held_out_seeds():
+    s = get_suite("pusht")
+    assert isinstance(s, PushTSuite) and s.episode_length() == EPISODE_LENGTH == 300
+    s.check_dims(5, 2, "x")
+    with pytest.raises(DatasetError, match="do not fit pusht"):
+        s.check_dims(39, 4, "x")
+    train = {s.train_seed(sd, e) for sd in range(3) for e in range(1000)}
+    held = {s.eval_seed(sd, e) for sd in range(3) for e in range(1000)}
+    assert not train & held
+
+
+def test_seeded_start_states():
+    s = get_suite("pusht")
+    a, b = s.make("pusht"), s.make("pusht")
+    o1, _ = a.reset(seed=s.eval_seed(0, 3))
+    o2, _ = b.reset(seed=s.eval_seed(0, 3))
+    o3, _ = b.reset(seed=s.eval_seed(0, 4))
+    assert o1.shape == (5,) and o1.dtype == np.float32
+    assert np.array_equal(o1, o2) and not np.array_equal(o1, o3)
+
+
+def test_block_on_the_goal_scores_one_and_ends_the_episode_while_far_scores_zero():
+    env = get_suite("pusht").make("pusht")
+    env.reset(state=[100, 100, 300, 300, 0.0])
+    env.place_block(*GOAL)
+    _, r, term, _, info = env.step(np.array([100.0, 100.0]))
+    assert info["coverage"] > 0.95 and info["is_success"] and term and r == 1.0
+    env.reset(state=[100, 100, 400, 120, 0.0])
+    _, r, term, _, info = env.step(np.array([100.0, 100.0]))
+    assert info["coverage"] == 0.0 and r == 0.0 and not term
+    env.place_block(256.0 + 12, 256.0, np.pi / 4)                 # partly covered: reward = coverage / 0.95
+    _, r, _, _, info = env.step(np.array([100.0, 100.0]))
+    assert 0 < info["coverage"] < 0.95 and r == pytest.approx(info["coverage"] / 0.95)
+
+
+def _roll(env, seed, steps=300):
+    obs, _ = env.reset(seed=seed)
+    out = [obs]
+    info = {}
+    for _ in range(steps):
+        obs, _, term, trunc, info = env.step(np.array([256.0, 256.0]))
+        out.append(obs)
+        if term or trunc:
+            break
+    return np.array(out), info["perturbations"]
+
+
+def test_perturbations_are_seeded_per_episode_and_move_the_block():
+    s = get_suite("pusht")
+    a, na = _roll(s.with_perturbations().make("pusht"), 11)
+    b, nb = _roll(s.with_perturbations().make("pusht"), 11)
+    c, nc = _roll(s.make("pusht"), 11)
+    assert np.array_equal(a, b) and na == nb >= 1                # the same pushes at the same steps
+    assert nc == 0 and not np.array_equal(a, c)
+    jumps = np.linalg.norm(np.diff(a[:, 2:4], axis=0), axis=1)
+    assert (jumps > 15).sum() >= 1                                 # a 20 px displacement shows in the block
+
+
+class TowardGoal:
+    """A stand-in trained method: its one policy kind drives the agent at the block (no learning involved)."""
+    env_id, label_names, policy_kinds, n_params = "pusht", ["pusht"], ("chase",), 0
+
+    def condition_id(self, name):
+        return 0
+
+    def needs_demos(self, kind):
+        return False
+
+    def batch_policy(self, kind, cid, n, ecfg, seed, init_obs, demos=None):
+        return lambda obs: obs[:, 2:4]
+
+    def heldout_demos(self, cid, n):
+        return []
+
+    def extra_metrics(self, batches):
+        return {}
+
+
+@pytest.mark.parametrize("perturb", [False, True])
+def test_evaluate_reports_score_and_success_the_same_for_any_worker_count(perturb):
+    """Equal up to float rounding, not bitwise: see the note on Chipmunk's contact cache in envs/pusht.py."""
+    ecfg = EvalConfig(episodes=3, max_steps=40, perturb=perturb)
+    res = {}
+    for w in (1, 2):
+        out: dict = {}
+        list(evaluate(TowardGoal(), ecfg, workers=w, result=out))
+        res[w] = out
+    a, b = res[1]["per_condition"]["pusht"], res[2]["per_condition"]["pusht"]
+    assert a["success"] == b["success"] and a["episodes"] == b["episodes"]
+    assert a["score"] == pytest.approx(b["score"], rel=1e-9) and a["return"] == pytest.approx(b["return"], rel=1e-9)
+    row = res[1]["per_condition"]["pusht"]
+    assert set(row) >= {"success", "return", "score", "episodes"} and row["episodes"] == 3
+    assert 0 <= row["score"] <= 1 and res[1]["perturb"] is perturb
