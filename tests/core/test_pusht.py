@@ -106,3 +106,11 @@ def test_evaluate_reports_score_and_success_the_same_for_any_worker_count(pertur
     row = res[1]["per_condition"]["pusht"]
     assert set(row) >= {"success", "return", "score", "episodes"} and row["episodes"] == 3
     assert 0 <= row["score"] <= 1 and res[1]["perturb"] is perturb
+
+
+def test_push_planner_finishes_a_nearly_placed_block():
+    """The planner's near-goal precision: the block 18 px and 0.3 rad off the goal is pushed to > 95% coverage."""
+    from lwd_core.envs.pusht_planner import run_episode
+    ok, steps, cov = run_episode(0, np.random.default_rng(0), diverse=False,
+                                 state=[100.0, 100.0, 256.0 + 18, 256.0 - 10, np.pi / 4 + 0.3], max_steps=150)
+    assert ok and cov > 0.95, (steps, cov)
