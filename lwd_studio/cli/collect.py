@@ -2,6 +2,7 @@
 fields of the collector's config dataclass."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from pathlib import Path
 
@@ -16,8 +17,13 @@ def add_parser(sub) -> None:
     for name, c in collectors().items():
         s = srcs.add_parser(name, help=c.description)
         for f in dataclasses.fields(c.config):
-            s.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(f.default), default=f.default,
-                           help=f"{f.metadata.get('help', '')} (default {f.default!r})")
+            opt = f"--{f.name.replace('_', '-')}"
+            helptext = f"{f.metadata.get('help', '')} (default {f.default!r})"
+            if isinstance(f.default, bool):                  # --diverse / --no-diverse, never bool("False")
+                s.add_argument(opt, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default,
+                               help=helptext)
+            else:
+                s.add_argument(opt, dest=f.name, type=type(f.default), default=f.default, help=helptext)
         s.add_argument("--out", required=True, type=Path)
         add_workers(s)
 

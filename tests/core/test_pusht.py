@@ -114,3 +114,22 @@ def test_push_planner_finishes_a_nearly_placed_block():
     ok, steps, cov = run_episode(0, np.random.default_rng(0), diverse=False,
                                  state=[100.0, 100.0, 256.0 + 18, 256.0 - 10, np.pi / 4 + 0.3], max_steps=150)
     assert ok and cov > 0.95, (steps, cov)
+
+
+def test_collect_pusht_writes_successful_varied_demonstrations(tmp_path):
+    from lwd_core.data.hdf5 import load_dataset, save_dataset
+    from lwd_core.envs.pusht_collect import PushTCollectConfig, collect_pusht
+    res: dict = {}
+    progress = list(collect_pusht(PushTCollectConfig(episodes=3, seed=1), workers=1, result=res))
+    assert [p.done for p in progress] == [1, 2, 3]
+    save_dataset(res["dataset"], tmp_path / "p.h5")
+    ds = load_dataset(tmp_path / "p.h5")
+    get_suite(ds.env_id).check_dims(ds.obs_dim, ds.act_dim, "p.h5")
+    bounds = ds.episode_bounds()
+    assert len(bounds) == 3 and ds.label_names == ["pusht"]
+    for s, e in bounds:
+        assert ds.terminals[e - 1] and ds.success[e - 1] and ds.infos["coverage"][e - 1] > 0.95   # ends on success
+        assert not ds.success[s:e - 1].any() and len(set(ds.infos["first_side"][s:e])) == 1
+        assert ds.infos["first_side"][s] in (-1, 1)
+    assert ((ds.actions >= 0) & (ds.actions <= 512)).all()
+    assert ds.attrs["success_rate"] == 1.0

@@ -1,0 +1,86 @@
+"""`lwd-studio collect pusht`: demonstrations from the push planner (`pusht_planner.py`), in the D4RL layout.
+
+Human PushT demonstrations cannot be downloaded here, so these are our own. Their variety comes per episode, as a
+person's would: the side of the T's first push (left or right of its stem) is drawn at random, and every push is
+sampled. Per step the file holds `infos/coverage`; per episode (repeated on its steps) `infos/first_side` (-1
+left, +1 right, in the T's own frame), `infos/episode_seed`, and `infos/success` marks the step that reached 95%
+coverage. `actions` are the planner's target positions, exactly what the env executed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ..data.hdf5 import Dataset
+from ..schema import check_fields, setting
+from .collect import CollectProgress, map_episodes
+from .pusht import ENV_ID, EPISODE_LENGTH, PushTSuite
+from .registry import Collector, register_collector
+
+
+@dataclass(frozen=True)
+class PushTCollectConfig:
+    episodes: int = setting(200, "planned demonstration episodes", gt=0)
+    seed: int = setting(0, "start-state and planner seed", ge=0)
+    diverse: bool = setting(True, "draw the side of each episode's first push at random")
+
+    def __post_init__(self):
+        check_fields(self)
+
+
+def collect_pusht(cfg: PushTCollectConfig, workers: int = 1, result: dict | None = None) -> Iterator[CollectProgress]:
+    """Generator: one record per episode; the finished Dataset goes in result["dataset"]. Episodes run across
+    `workers` processes, each seeded by (seed, episode)."""
+    jobs = [(cfg, ep) for ep in range(cfg.episodes)]
+    eps = []
+    for k, ep in enumerate(map_episodes(_episode, jobs, workers)):
+        eps.append(ep)
+        yield CollectProgress("pusht", k, k + 1, len(jobs), bool(ep["success"].any()))
+    cat = {key: np.concatenate([e[key] for e in eps]) for key in eps[0]}
+    n_ok = sum(bool(e["success"].any()) for e in eps)
+    ds = Dataset(observations=cat["obs"], actions=cat["act"], rewards=cat["rew"], terminals=cat["term"],
+                 timeouts=cat["tout"], labels=np.zeros(len(cat["obs"]), np.int64), label_names=[ENV_ID],
+                 success=cat["success"],
+                 infos={"coverage": cat["coverage"], "first_side": cat["side"], "episode_seed": cat["seed"]},
+                 attrs={"env_id": ENV_ID, "collector": "sampling-based push planner", "seed": int(cfg.seed),
+                        "episodes": int(cfg.episodes), "diverse": bool(cfg.diverse),
+                        "success_rate": n_ok / max(1, len(eps))})
+    if result is not None:
+        result["dataset"] = ds
+
+
+def _episode(job) -> dict[str, np.ndarray]:
+    from .pusht_planner import PushDemonstrator                     # pymunk only where episodes run
+    cfg, ep = job
+    suite = PushTSuite()
+    seed = suite.train_seed(cfg.seed, ep)
+    rng = np.random.default_rng([cfg.seed, ep, 0x5055])
+    env = suite.make(ENV_ID)
+    obs, _ = env.reset(seed=seed)
+    side = int(rng.choice([-1, 1])) if cfg.diverse else 0
+    demo = PushDemonstrator(env, rng, side)
+    rows: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "success", "coverage")}
+    term = False
+    for t in range(EPISODE_LENGTH):
+        a = demo.act()
+        o2, r, term, trunc, info = env.step(a)
+        for k, v in (("obs", obs), ("act", a), ("rew", r), ("success", bool(info["is_success"])),
+                     ("coverage", info["coverage"])):
+            rows[k].append(v)
+        obs = o2
+        if term or trunc:
+            break
+    env.close()
+    n = len(rows["obs"])
+    out = {"obs": np.asarray(rows["obs"], np.float32), "act": np.asarray(rows["act"], np.float32),
+           "rew": np.asarray(rows["rew"], np.float32), "success": np.asarray(rows["success"], bool),
+           "coverage": np.asarray(rows["coverage"], np.float32), "term": np.zeros(n, bool),
+           "tout": np.zeros(n, bool), "side": np.full(n, side, np.int64), "seed": np.full(n, seed, np.int64)}
+    out["term"][-1] = term
+    out["tout"][-1] = not term
+    return out
+
+
+register_collector(Collector("pusht", "PushT demonstrations from a sampling-based push planner",
+                             PushTCollectConfig, collect_pusht))
