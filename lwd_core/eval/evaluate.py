@@ -133,6 +133,7 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
     out.update(env_id=trained.env_id, episodes=n, seed=cfg.seed, sampler=sampler,
                ddim_steps=getattr(trained, "ddim_steps", cfg.ddim_steps), heldout_placements=suite.episode_variation == "placements",
                episode_variation=suite.episode_variation, perturb=bool(cfg.perturb),
+               action_horizon=int(cfg.action_horizon),
                seconds=time.perf_counter() - t0, n_params=trained.n_params, workers=workers, max_steps=max_steps)
     if result is not None:
         result.update(out)

@@ -21,6 +21,8 @@ def add_parser(sub) -> None:
     e.add_argument("--conditions", default="", help="comma-separated subset of condition names")
     e.add_argument("--perturb", action="store_true",
                    help="perturb episodes at random, seeded moments (suites that offer it, e.g. pusht)")
+    e.add_argument("--action-horizon", type=int, default=None, metavar="H_A",
+                   help="LWD: re-sample the policy for the current state every H_A steps (state-conditioned runs)")
     e.add_argument("--json", type=Path, help="write the results as JSON")
     add_workers(e)
 
@@ -35,7 +37,8 @@ def run(a) -> int:
         raise ConfigError(f"--episodes must be > 0, got {a.episodes}")
     ecfg = EvalConfig(episodes=a.episodes or cfg.eval.episodes, seed=a.seed, sampler=a.sampler or cfg.eval.sampler,
                       ddim_steps=cfg.eval.ddim_steps, max_steps=cfg.eval.max_steps,
-                      perturb=bool(a.perturb or cfg.eval.perturb))
+                      perturb=bool(a.perturb or cfg.eval.perturb),
+                      action_horizon=cfg.eval.action_horizon if a.action_horizon is None else a.action_horizon)
     kinds = [m.strip() for m in a.methods.split(",") if m.strip()] or None
     conds = [c.strip() for c in a.conditions.split(",") if c.strip()] or None
     res: dict = {}

@@ -11,8 +11,8 @@ import torch
 from lwd_core.config import EvalConfig, RunConfig, preset, preset_names
 from lwd_core.data.hdf5 import save_dataset
 from lwd_core.envs.registry import collectors, get_suite
-from lwd_core.errors import ConfigError
-from lwd_core.eval.evaluate import evaluate_run
+from lwd_core.errors import ConfigError, LWDError
+from lwd_core.eval.evaluate import evaluate, evaluate_run
 from lwd_core.io import load_tensors
 from lwd_core.methods.lwd.inference import TrainedLWD
 from lwd_core.methods.registry import get_method, method_names, train_run
@@ -119,3 +119,27 @@ def test_evaluation_does_not_depend_on_the_number_of_workers(tmp_path):
     assert out[1]["novelty"] == out[2]["novelty"]
     assert out[1]["methods"]["expert"]["mean_success"] == 1.0       # the toy expert is exact
     assert out[1]["methods"]["lwd"]["mean_return"] < 0               # and a 20-step policy is not
+
+
+def test_state_conditioned_lwd_resamples_every_action_horizon(tmp_path, synthetic_file):
+    """Paper §3.3 / Fig. 9: a new policy for the current state every H_a steps, one batched query per step
+    boundary for all episodes; the same results for any number of workers."""
+    from lwd_core.methods.registry import load_trained, train_run
+    cfg = preset("toy-tiny").replace(data={"dataset": str(synthetic_file)}, ddpm={"state_condition": True})
+    list(train_run(str(tmp_path / "s"), cfg))
+    trained = load_trained(tmp_path / "s")
+    out = {}
+    for h, w in ((7, 1), (7, 2), (0, 1)):
+        res: dict = {}
+        list(evaluate(trained, EvalConfig(episodes=3, max_steps=30, ddim_steps=5, action_horizon=h), kinds=["lwd"],
+                      workers=w, result=res))
+        out[(h, w)] = res
+    assert out[(7, 1)]["methods"] == out[(7, 2)]["methods"]
+    assert out[(7, 1)]["diffusion_queries_per_episode"] == 5          # steps 0, 7, 14, 21, 28 of 30
+    assert "diffusion_queries_per_episode" not in out[(0, 1)]
+    assert out[(7, 1)]["methods"] != out[(0, 1)]["methods"]            # re-sampling changes the episodes
+    plain = preset("toy-tiny").replace(data={"dataset": str(synthetic_file)})
+    list(train_run(str(tmp_path / "p"), plain))
+    with pytest.raises(LWDError, match="not state-conditioned"):
+        list(evaluate(load_trained(tmp_path / "p"), EvalConfig(episodes=1, max_steps=10, action_horizon=4),
+                      kinds=["lwd"]))

@@ -34,6 +34,31 @@ class GeneratedBatch:
         return cls(NumpyPolicyBatch.concat([b.policies for b in batches]))
 
 
+class ResampledBatch:
+    """B closed-loop policies re-generated every H_a steps (paper §3.3, Fig. 9): at steps 0, H_a, 2 H_a, ... one
+    batched diffusion query samples a latent for each episode's current state, the VAE decodes it, and that policy
+    acts alone until the next query. `queries` counts the diffusion queries each episode has made; `latents` holds
+    the first ones (for the novelty measure)."""
+
+    def __init__(self, trained: "TrainedLWD", cid: int, n: int, ecfg: EvalConfig, seed: int):
+        self.trained, self.cid, self.n, self.ecfg = trained, cid, n, ecfg
+        self.horizon = int(ecfg.action_horizon)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.t, self.queries = 0, 0
+        self.policies: NumpyPolicyBatch | None = None
+        self.latents: torch.Tensor | None = None
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        if self.t % self.horizon == 0:
+            z = self.trained.sample_latents(np.full(self.n, self.cid), self.ecfg.sampler, self.ecfg.ddim_steps,
+                                            init_obs=obs, generator=self.gen)
+            self.policies = self.trained.policy_batch(self.trained.decode(z))
+            self.latents = z if self.latents is None else self.latents
+            self.queries += 1
+        self.t += 1
+        return self.policies.act(obs)
+
+
 class TrainedLWD:
     policy_kinds = ("lwd", "vae")     # sampled from the diffusion model; reconstructed from a demonstration
 
@@ -80,10 +105,11 @@ class TrainedLWD:
 
     @torch.no_grad()
     def sample_latents(self, cond: np.ndarray, sampler: str = "ddim", steps: int = 50, seed: int = 0,
-                       init_obs: np.ndarray | None = None) -> torch.Tensor:
-        """cond (n,) condition ids -> z (n, latent_dim) in the VAE's latent space."""
+                       init_obs: np.ndarray | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """cond (n,) condition ids -> z (n, latent_dim) in the VAE's latent space. `generator` (instead of
+        `seed`) continues a stream of draws, for re-sampling during an episode."""
         d = self.diffusion
-        g = torch.Generator().manual_seed(seed)
+        g = generator if generator is not None else torch.Generator().manual_seed(seed)
         c = torch.as_tensor(np.asarray(cond), dtype=torch.long)
         state = None
         if self.cfg.ddpm.state_condition:
@@ -134,7 +160,12 @@ class TrainedLWD:
         return kind == "vae"
 
     def batch_policy(self, kind: str, cid: int, n: int, ecfg: EvalConfig, seed: int, init_obs: np.ndarray,
-                     demos: Sequence[dict] | None = None) -> GeneratedBatch:
+                     demos: Sequence[dict] | None = None) -> "GeneratedBatch | ResampledBatch":
+        if kind == "lwd" and ecfg.action_horizon > 0:
+            if not self.cfg.ddpm.state_condition:
+                raise LWDError("eval.action_horizon re-samples latents for the current state: this run's diffusion "
+                               "model is not state-conditioned (train with ddpm.state_condition=true)")
+            return ResampledBatch(self, cid, n, ecfg, seed)
         if kind == "lwd":
             z = self.sample_latents(np.full(n, cid), ecfg.sampler, ecfg.ddim_steps, seed=seed, init_obs=init_obs)
             return GeneratedBatch(self.policy_batch(self.decode(z)), z)
@@ -163,14 +194,20 @@ class TrainedLWD:
         return out[:n]
 
     def extra_metrics(self, batches: Sequence[tuple[int, object]]) -> dict:
-        """Novelty of the sampled latents: (condition id, GeneratedBatch) pairs of the "lwd" kind."""
+        """Novelty of the sampled latents: (condition id, GeneratedBatch) pairs of the "lwd" kind; with re-sampling,
+        also the diffusion queries per episode."""
+        out = {}
+        resampled = [b for _, b in batches if isinstance(b, ResampledBatch)]
+        if resampled:
+            out["diffusion_queries_per_episode"] = float(np.mean([b.queries for b in resampled]))
+            out["action_horizon"] = resampled[0].horizon
         zs = [(cid, b.latents) for cid, b in batches if getattr(b, "latents", None) is not None]
         if not zs or self.latents is None:
-            return {}
+            return out
         mu, lab = self.training_latents()
         z = torch.cat([z for _, z in zs])
         c = torch.cat([torch.full((len(z),), cid) for cid, z in zs])
-        return {"novelty": novelty(z, c, mu, lab)}
+        return {**out, "novelty": novelty(z, c, mu, lab)}
 
 
 def novelty(z: torch.Tensor, z_cond: torch.Tensor, train_mu: torch.Tensor, train_label: torch.Tensor) -> dict:
