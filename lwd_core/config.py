@@ -108,8 +108,9 @@ class EvalConfig:
     ddim_steps: int = setting(50, "DDIM steps", gt=0)
     max_steps: int = setting(500, "steps per episode at most", gt=0)
     perturb: bool = setting(False, "perturb episodes at random, seeded moments (suites that offer it: pusht)")
-    action_horizon: int = setting(0, "LWD: re-sample the policy for the current state every H_a steps (needs "
-                                     "ddpm.state_condition); 0 = one policy per episode", ge=0)
+    action_horizon: int = setting(0, "H_a. LWD: re-sample the policy for the current state every H_a steps (needs "
+                                     "ddpm.state_condition); Diffusion Policy: actions executed per predicted chunk; "
+                                     "0 = the run's own (LWD: one policy per episode)", ge=0)
 
     def __post_init__(self):
         check_fields(self, self._section)

@@ -93,3 +93,19 @@ def test_dp_policy_replans_every_action_horizon(tmp_path):
     assert back.ddim_steps == 5 and back.model.spec == m.spec
     for (k, v), (k2, v2) in zip(m.state_dict().items(), back.model.state_dict().items()):
         assert k == k2 and torch.equal(v, v2)
+
+
+def test_dp_batch_executes_an_overridden_action_horizon_and_refuses_one_too_long():
+    from types import SimpleNamespace
+
+    from lwd_core.config import EvalConfig
+    from lwd_core.errors import LWDError
+    from lwd_core.methods.diffusion_policy.inference import DPBatch, TrainedDP
+    m = DiffusionPolicyModel(DPSpec(3, 2, 1, "small", horizon=16, n_obs=2, n_action=8))
+    b = DPBatch(m, 0, 5, seed=0, n_action=3)
+    acts = [b(np.zeros((4, 3), np.float32)) for _ in range(10)]
+    assert b.queries == 4 and acts[0].shape == (4, 2)                       # steps 0, 3, 6, 9
+    fake = SimpleNamespace(model=m, ddim_steps=5)
+    assert TrainedDP.batch_policy(fake, "diffusion_policy", 0, 4, EvalConfig(action_horizon=15), 0, None).n_action == 15
+    with pytest.raises(LWDError, match="at most 15"):
+        TrainedDP.batch_policy(fake, "diffusion_policy", 0, 4, EvalConfig(action_horizon=16), 0, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ...errors import LWDError
 from ..baseline_load import TrainedBaseline
 from .model import build
 
@@ -11,8 +12,9 @@ from .model import build
 class DPBatch:
     """B receding-horizon Diffusion Policies in lock-step: one batched diffusion query every H_a steps."""
 
-    def __init__(self, model, task: int, ddim_steps: int | None, seed: int):
+    def __init__(self, model, task: int, ddim_steps: int | None, seed: int, n_action: int | None = None):
         self.model, self.task, self.steps = model, task, ddim_steps
+        self.n_action = n_action or model.spec.n_action      # H_a: actions executed from each predicted chunk
         self.gen = torch.Generator().manual_seed(seed)
         self.hist = None
         self.plan: list[np.ndarray] = []
@@ -26,7 +28,7 @@ class DPBatch:
         if not self.plan:
             chunk = self.model.sample(self.hist, torch.full((len(o),), self.task, dtype=torch.long), self.steps,
                                       self.gen).numpy()                       # (B, H, act_dim)
-            self.plan = [chunk[:, j] for j in range(sp.n_obs - 1, sp.n_obs - 1 + sp.n_action)]
+            self.plan = [chunk[:, j] for j in range(sp.n_obs - 1, sp.n_obs - 1 + self.n_action)]
             self.queries += 1
         return self.plan.pop(0)
 
@@ -43,7 +45,16 @@ class TrainedDP(TrainedBaseline):
         return "ddim" if self.ddim_steps else "ddpm"
 
     def batch_policy(self, kind, cid, n, ecfg, seed, init_obs, demos=None) -> DPBatch:
-        return DPBatch(self.model, cid, self.ddim_steps, seed)
+        """eval.action_horizon > 0 executes that many actions of each predicted chunk instead of the trained H_a;
+        the chunk must hold them: n_obs - 1 + H_a <= the prediction horizon."""
+        sp, h = self.model.spec, int(getattr(ecfg, "action_horizon", 0) or 0)
+        if h and sp.n_obs - 1 + h > sp.horizon:
+            raise LWDError(f"this Diffusion Policy predicts {sp.horizon} steps from {sp.n_obs} observations: "
+                           f"an action horizon of at most {sp.horizon - sp.n_obs + 1}, not {h}")
+        return DPBatch(self.model, cid, self.ddim_steps, seed, h or None)
 
     def extra_metrics(self, batches) -> dict:
-        return {"queries_per_episode": float(np.mean([b.queries for _, b in batches])) if batches else 0.0}
+        if not batches:
+            return {"queries_per_episode": 0.0}
+        return {"queries_per_episode": float(np.mean([b.queries for _, b in batches])),
+                "action_horizon": batches[0][1].n_action}
