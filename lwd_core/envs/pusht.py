@@ -1,7 +1,8 @@
 """PushT (gym-pusht, Chi et al.'s low-dim set-up): push a T-shaped block onto a fixed goal pose with a round agent.
 
-Observation (5,): agent x, y, block x, y, block angle. Action (2,): the agent's target position in pixels, [0, 512]
-(a PD controller tracks it). 10 Hz control, at most 300 steps. Scored as Diffusion Policy does: the reward is
+Observation (5,): agent x, y, block x, y (pixels, 0-512), block angle. Action (2,): the agent's target position,
+scaled to [-1, 1] (pixel = 256 * (a + 1)); a PD controller tracks it. The scaling is ours: Chi et al. normalise
+actions to [-1, 1] inside the policy, and here LWD's generated policies end in tanh, which fits that range. 10 Hz control, at most 300 steps. Scored as Diffusion Policy does: the reward is
 clip(coverage / 0.95, 0, 1), where coverage is the fraction of the goal area the block covers, and an episode
 succeeds (and ends) when coverage exceeds 0.95. Reports use each episode's maximum reward ("score").
 
@@ -48,6 +49,16 @@ def _make_raw(render_mode: str | None):
         return gym.make(GYM_ID, obs_type="state", render_mode=render_mode or "rgb_array").unwrapped
 
 
+def to_pixels(action: np.ndarray) -> np.ndarray:
+    """Scaled action(s) in [-1, 1] -> target position(s) in pixels."""
+    return (np.asarray(action, np.float64) + 1.0) * 256.0
+
+
+def to_action(pixels: np.ndarray) -> np.ndarray:
+    """Target position(s) in pixels -> scaled action(s)."""
+    return (np.asarray(pixels, np.float64) / 256.0 - 1.0).astype(np.float32)
+
+
 def _renumber_shapes(space) -> None:
     shapes = list(space.shapes)
     space.remove(*shapes)
@@ -92,7 +103,8 @@ class PushTEnv:
     def step(self, action):
         if self.perturb and self._rng.random() < PERTURB_RATE:
             self._displace_block()
-        o, r, term, trunc, info = self.env.step(np.asarray(action, np.float64))
+        target = to_pixels(np.clip(np.asarray(action, np.float64), -1.0, 1.0))
+        o, r, term, trunc, info = self.env.step(target)
         self.t += 1
         trunc = trunc or self.t >= EPISODE_LENGTH
         info["perturbations"] = self.perturbations

@@ -4,7 +4,7 @@ Human PushT demonstrations cannot be downloaded here, so these are our own. Thei
 person's would: the side of the T's first push (left or right of its stem) is drawn at random, and every push is
 sampled. Per step the file holds `infos/coverage`; per episode (repeated on its steps) `infos/first_side` (-1
 left, +1 right, in the T's own frame), `infos/episode_seed`, and `infos/success` marks the step that reached 95%
-coverage. `actions` are the planner's target positions, exactly what the env executed."""
+coverage. `actions` are the planner's target positions scaled to [-1, 1], exactly what the env executed."""
 from __future__ import annotations
 
 from dataclasses import dataclass

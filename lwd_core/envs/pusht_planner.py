@@ -19,7 +19,7 @@ import numpy as np
 import pymunk
 
 from .pusht import EPISODE_LENGTH as EPISODE
-from .pusht import PushTEnv
+from .pusht import PushTEnv, to_action
 
 GOAL = np.array([256.0, 256.0, np.pi / 4])
 R = 15.0
@@ -180,6 +180,10 @@ class PushDemonstrator:
         self.first = True
 
     def act(self) -> np.ndarray:
+        """The next action, scaled to [-1, 1] as the env takes it."""
+        return to_action(self._next_target())
+
+    def _next_target(self) -> np.ndarray:
         if not self.queue:
             p = plan(self.env, self.rep, self.rng, self.side if (self.first and self.side) else None)
             for _ in range(3):
@@ -187,11 +191,11 @@ class PushDemonstrator:
                     break
                 p = plan(self.env, self.rep, self.rng)              # no feasible push from that side
             if p is None:
-                return np.array(self.env.env.agent.position, np.float32)   # hold still; plan again next step
+                return np.array(self.env.env.agent.position)            # hold still; plan again next step
             app, push, _, dw = p
             self.queue = list(app) + [app[-1], app[-1]] + list(push) + [push[-1], push[-1] - dw * 12]
             self.first = False
-        return np.asarray(self.queue.pop(0), np.float32)
+        return np.asarray(self.queue.pop(0), np.float64)
 
 
 def run_episode(seed, rng, diverse=True, state=None, max_steps=EPISODE):

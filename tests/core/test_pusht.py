@@ -24,6 +24,16 @@ def test_registered_with_its_dimensions_and_held_out_seeds():
     assert not train & held
 
 
+def test_actions_are_scaled_target_positions():
+    from lwd_core.envs.pusht import to_action, to_pixels
+    assert np.allclose(to_pixels([-1.0, 1.0]), [0.0, 512.0]) and np.allclose(to_action(to_pixels([0.3, -0.2])), [0.3, -0.2])
+    env = get_suite("pusht").make("pusht")
+    env.reset(state=[100, 100, 400, 120, 0.0])
+    for _ in range(20):
+        obs, *_ = env.step(to_action([300.0, 200.0]))
+    assert np.allclose(obs[:2], [300.0, 200.0], atol=2.0)          # the PD controller reached the target
+
+
 def test_seeded_start_states():
     s = get_suite("pusht")
     a, b = s.make("pusht"), s.make("pusht")
@@ -38,13 +48,13 @@ def test_block_on_the_goal_scores_one_and_ends_the_episode_while_far_scores_zero
     env = get_suite("pusht").make("pusht")
     env.reset(state=[100, 100, 300, 300, 0.0])
     env.place_block(*GOAL)
-    _, r, term, _, info = env.step(np.array([100.0, 100.0]))
+    _, r, term, _, info = env.step(np.array([-0.6, -0.6]))
     assert info["coverage"] > 0.95 and info["is_success"] and term and r == 1.0
     env.reset(state=[100, 100, 400, 120, 0.0])
-    _, r, term, _, info = env.step(np.array([100.0, 100.0]))
+    _, r, term, _, info = env.step(np.array([-0.6, -0.6]))
     assert info["coverage"] == 0.0 and r == 0.0 and not term
     env.place_block(256.0 + 12, 256.0, np.pi / 4)                 # partly covered: reward = coverage / 0.95
-    _, r, _, _, info = env.step(np.array([100.0, 100.0]))
+    _, r, _, _, info = env.step(np.array([-0.6, -0.6]))
     assert 0 < info["coverage"] < 0.95 and r == pytest.approx(info["coverage"] / 0.95)
 
 
@@ -53,7 +63,7 @@ def _roll(env, seed, steps=300):
     out = [obs]
     info = {}
     for _ in range(steps):
-        obs, _, term, trunc, info = env.step(np.array([256.0, 256.0]))
+        obs, _, term, trunc, info = env.step(np.array([0.0, 0.0]))
         out.append(obs)
         if term or trunc:
             break
@@ -82,7 +92,7 @@ class TowardGoal:
         return False
 
     def batch_policy(self, kind, cid, n, ecfg, seed, init_obs, demos=None):
-        return lambda obs: obs[:, 2:4]
+        return lambda obs: obs[:, 2:4] / 256.0 - 1.0
 
     def heldout_demos(self, cid, n):
         return []
@@ -131,5 +141,5 @@ def test_collect_pusht_writes_successful_varied_demonstrations(tmp_path):
         assert ds.terminals[e - 1] and ds.success[e - 1] and ds.infos["coverage"][e - 1] > 0.95   # ends on success
         assert not ds.success[s:e - 1].any() and len(set(ds.infos["first_side"][s:e])) == 1
         assert ds.infos["first_side"][s] in (-1, 1)
-    assert ((ds.actions >= 0) & (ds.actions <= 512)).all()
+    assert ((ds.actions >= -1) & (ds.actions <= 1)).all()
     assert ds.attrs["success_rate"] == 1.0
