@@ -205,6 +205,14 @@ PRESET_TABLE: dict[str, dict[str, Any]] = {
     "mt10-quick": {"name": "mt10-quick", "env_id": "mt10", "data": {"window": 500},
                    "vae": {"steps": 300, "states_per_window": 100, "encoder_hidden": [512, 256]},
                    "ddpm": {"steps": 800, "hidden": 256, "n_blocks": 2}, "eval": {"episodes": 2}},
+    # state-conditioned LWD on PushT (paper §3.3, Fig. 9): 32-step windows every 8 steps, so a generated policy is
+    # trained on the stretch it runs for at H_a <= 32; diffusion conditioned on each window's first state, and at
+    # run time on the current state every H_a steps (eval.action_horizon)
+    "pusht-state": {"name": "pusht-state", "env_id": "pusht", "data": {"window": 32, "stride": 8},
+                    "vae": {"encoder_hidden": [512, 256], "states_per_window": 32, "steps": 4000,
+                            "output_activation": "tanh"},
+                    "ddpm": {"state_condition": True, "steps": 6000},
+                    "eval": {"episodes": 50, "max_steps": 300, "action_horizon": 8}},
     "tiny": {"name": "tiny", "log_every": 1, "checkpoint_every": 5, "data": {"window": 0},
              "vae": {"latent_dim": 16, "encoder_hidden": [64], "policy_hidden": [32, 32], "steps": 20,
                      "batch_size": 4, "states_per_window": 16},
