@@ -44,7 +44,7 @@ class RunsPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.Interactive)
         hh.setStretchLastSection(True)
-        for col, w in enumerate((90, 110, 80, 72, 90, 72)):
+        for col, w in enumerate((90, 110, 80, 86, 90, 72)):       # "interrupted" fits the status column
             self.table.setColumnWidth(col, w)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.buttons: dict[str, QPushButton] = {}
