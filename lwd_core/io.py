@@ -22,7 +22,16 @@ META_KEY = "lwd_meta"
 
 
 def _file_mode() -> int:
-    """0666 less the umask: what open() would give. mkstemp's 0600 would make run files private by accident."""
+    """0666 less the umask: what open() would give. mkstemp's 0600 would make run files private by accident.
+    The umask is read from /proc where it can be: setting it to read it back would, for that moment, give files
+    that other threads create (the app writes from worker threads) the wrong permissions."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask

@@ -144,10 +144,10 @@ class RunDir:
         return time.time() - float(st.get("updated", 0)) < STALE_S
 
     def claim(self) -> None:
-        """Before training in this directory: refuse if another live process trains it, then clean the temp
-        files that a killed writer left behind."""
+        """Before training in this directory: refuse if a live process (this one included: the app trains in
+        threads) is training it, then clean the temp files that a killed writer left behind."""
         st = self.status()
-        if st.get("status") == "running" and self.alive(st) and st.get("pid") != os.getpid():
+        if st.get("status") == "running" and self.alive(st):
             raise RunError(f"{self.path}: being trained by process {st.get('pid')} on {st.get('host')}")
         for d in (self.path, self.ckpt_dir, self.eval_dir):
             if d.is_dir():

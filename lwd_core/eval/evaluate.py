@@ -162,8 +162,8 @@ def _batch(pool: EnvPool, act, groups: list[tuple[str, int]], seeds: dict, max_s
 
 
 class _Stacked:
-    """Several conditions' batch policies as one: concatenated where the class offers concat(), else called in
-    turn on their slices of the batch."""
+    """Several conditions' batch policies called in turn on their slices of the batch (for classes without
+    concat(); see _stack)."""
 
     def __init__(self, parts: list, sizes: list[int]):
         self.parts, self.bounds = parts, np.cumsum([0] + list(sizes))

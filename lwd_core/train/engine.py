@@ -113,10 +113,7 @@ def open_run(run_dir: str, cfg: RunConfig | None, resume: bool,
             if path.exists():
                 load_meta(path)
                 load_tensors(path)
-        st = run.status()
-        if st.get("status") == "running" and run.alive(st):
-            raise RunError(f"{run.path}: being trained by process {st.get('pid')} on {st.get('host')}")
-        run.claim()
+        run.claim()                                       # refuses a live trainer before it cleans anything
         if changed:
             atomic_write_json(run.config_path, new.to_dict())
         if new.data.dataset and Path(new.data.dataset).is_file() and (

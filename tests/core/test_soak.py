@@ -15,6 +15,7 @@ import pytest
 from safetensors.numpy import load_file
 
 from lwd_core.data.hdf5 import save_dataset
+from lwd_core.io import header_meta, load_meta
 from lwd_core.runs import RunDir
 from tests.toy_suite import make_synthetic
 
@@ -84,7 +85,6 @@ def check_files(run: Path) -> None:
         ck = run / "checkpoints" / f"{phase}.safetensors"
         if ck.exists():
             assert len(steps) >= RunDir(run).status().get("step", 0) or phase != RunDir(run).status().get("phase")
-            from lwd_core.io import load_meta
             assert len(steps) >= load_meta(ck)["step"], f"{phase}: metrics lost before the checkpoint"
 
 
@@ -154,7 +154,6 @@ def test_kill_at_exact_points_resumes_exactly(tmp_path, dataset, reference, die)
     _finished_cleanly(run)
     assert_same_weights(run, reference)
     for name in ("vae", "ddpm"):                     # the sidecar agrees with the weights' own header again
-        from lwd_core.io import header_meta
         ck = run / "checkpoints" / f"{name}.safetensors"
         assert json.loads((run / "checkpoints" / f"{name}.json").read_text()) == json.loads(
             json.dumps(header_meta(ck)))
