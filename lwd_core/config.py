@@ -213,6 +213,18 @@ PRESET_TABLE: dict[str, dict[str, Any]] = {
                             "output_activation": "tanh"},
                     "ddpm": {"state_condition": True, "steps": 6000},
                     "eval": {"episodes": 50, "max_steps": 300, "action_horizon": 8}},
+    # Diffusion Policy on PushT, Chi et al.'s low-dim set-up (2 observation steps, prediction horizon 16, 100
+    # squared-cosine diffusion steps, DDIM at inference), DP-small and a 30-epoch budget for a 2-core CPU
+    "pusht-dp": {"name": "pusht-dp", "env_id": "pusht", "method": "diffusion_policy",
+                 "baseline": {"dp_size": "small", "horizon": 16, "n_obs": 2, "n_action": 8, "steps": 4000,
+                              "batch_size": 256, "lr": 3e-4, "ddim_steps": 10},
+                 "eval": {"episodes": 50, "max_steps": 300}},
+    # the same with a prediction horizon of 132 (>= n_obs - 1 + 128, a multiple of 4 for the U-Net), truncated to
+    # the action horizon at run time: the Fig. 9 sweep uses it for every H_a the 16-step model cannot hold
+    "pusht-dp-long": {"name": "pusht-dp-long", "env_id": "pusht", "method": "diffusion_policy",
+                      "baseline": {"dp_size": "small", "horizon": 132, "n_obs": 2, "n_action": 8, "steps": 3000,
+                                   "batch_size": 128, "lr": 3e-4, "ddim_steps": 10},
+                      "eval": {"episodes": 50, "max_steps": 300}},
     "tiny": {"name": "tiny", "log_every": 1, "checkpoint_every": 5, "data": {"window": 0},
              "vae": {"latent_dim": 16, "encoder_hidden": [64], "policy_hidden": [32, 32], "steps": 20,
                      "batch_size": 4, "states_per_window": 16},

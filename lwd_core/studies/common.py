@@ -21,6 +21,7 @@ class StudyEvent:
     """A line for the user; `stage` names the run the records that follow belong to."""
     message: str
     stage: str = ""
+    status: str = ""                 # "cancelled" when the study stopped at the user's request
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def training_differences(saved: RunConfig, wanted: RunConfig) -> list[str]:
             if norm(a.get(k)) != norm(b.get(k))]
 
 
-def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str) -> Iterator[Any]:
+def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str, cancel=lambda: False) -> Iterator[Any]:
     """Train, resume, or reuse a finished run; returns True when it is finished. A run folder that was made with
     other training settings is an error, not something to reuse silently."""
     run = RunDir(run_dir)
@@ -83,7 +84,7 @@ def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str) -> Iterator[Any]:
     how = f"resuming {run.state().get('status')}" if resume else "training"       # e.g. "resuming interrupted"
     yield StudyEvent(f"{how} {desc}", stage=desc)
     status = "running"
-    for rec in train_run(str(run.path), None if resume else cfg, resume=resume):
+    for rec in train_run(str(run.path), None if resume else cfg, resume=resume, cancel=cancel):
         yield rec
         if getattr(rec, "status", "") == "cancelled" or getattr(rec, "phase", "") == "done":
             status = rec.status
@@ -100,7 +101,9 @@ def cached_eval(run_dir: Path, ecfg: EvalConfig, kinds, path: Path, workers: int
         try:
             ev = json.loads(path.read_text())
             if ev.get("episodes") == ecfg.episodes and ev.get("seed") == ecfg.seed and \
-                    ev.get("max_steps", 500) == ecfg.max_steps and all(m in ev.get("methods", {}) for m in kinds):
+                    ev.get("max_steps", 500) == ecfg.max_steps and all(m in ev.get("methods", {}) for m in kinds) \
+                    and ev.get("perturb", False) == ecfg.perturb and \
+                    ev.get("action_horizon", 0) == ecfg.action_horizon:
                 return ev
         except (OSError, ValueError):
             pass                                   # unreadable or partial: evaluate again

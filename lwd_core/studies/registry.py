@@ -23,6 +23,7 @@ class StudyArgs:
     episodes: int = 15                 # evaluation episodes per condition and seed
     workers: int = 1
     options: dict[str, Any] = field(default_factory=dict)   # the study's own options, by name
+    cancel: Callable[[], bool] = lambda: False               # checked between trainings, evaluations and steps
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class StudySpec:
     # extra options: name -> (type, default, help); validate(args) raises ConfigError before anything is written
     options: dict[str, tuple[type, Any, str]] = field(default_factory=dict)
     validate: Callable[[StudyArgs], None] = lambda args: None
+    # the study's own defaults for the common arguments, e.g. {"seeds": 1, "episodes": 50}
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def default(self, name: str) -> Any:
+        return self.defaults.get(name, getattr(StudyArgs, name))
 
 
 def register_study(spec: StudySpec) -> None:

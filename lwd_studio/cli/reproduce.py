@@ -1,6 +1,7 @@
 """`lwd-studio reproduce STUDY --out DIR`: one sub-command per registered study, with the study's own options."""
 from __future__ import annotations
 
+from argparse import BooleanOptionalAction
 from pathlib import Path
 
 from lwd_core.errors import ConfigError
@@ -16,11 +17,16 @@ def add_parser(sub) -> None:
         s = which.add_parser(name, help=st.title)
         s.add_argument("--out", required=True, type=Path)
         s.add_argument("--quick", action="store_true", help="smoke scale: a few minutes")
-        s.add_argument("--seeds", type=int, default=3)
-        s.add_argument("--episodes", type=int, default=15, help="evaluation episodes per condition and seed")
+        s.add_argument("--seeds", type=int, default=st.default("seeds"), help="training seeds (default %(default)s)")
+        s.add_argument("--episodes", type=int, default=st.default("episodes"),
+                       help="evaluation episodes per condition and seed (default %(default)s)")
         add_workers(s)
         for opt, (typ, default, hlp) in st.options.items():
-            s.add_argument(f"--{opt.replace('_', '-')}", dest=opt, type=typ, default=default, help=hlp)
+            if typ is bool:
+                s.add_argument(f"--{opt.replace('_', '-')}", dest=opt, action=BooleanOptionalAction, default=default,
+                               help=hlp)
+            else:
+                s.add_argument(f"--{opt.replace('_', '-')}", dest=opt, type=typ, default=default, help=hlp)
 
 
 def run(a) -> int:

@@ -1,0 +1,282 @@
+"""Paper Fig. 9 (§4.5): action horizon on PushT, state-conditioned LWD against Diffusion Policy, with and without
+perturbations.
+
+Both methods train on the same planner demonstrations (`collect pusht`). For each H_a in HORIZONS:
+- LWD samples a latent for the current state every H_a steps, decodes it and runs that policy closed-loop;
+- Diffusion Policy predicts a chunk and executes H_a of its actions open-loop.
+Its chunk must hold n_obs - 1 + H_a actions, so two DP models are trained per seed: Chi et al.'s prediction
+horizon 16 (for H_a <= 15) and one long model (132 steps at full scale) whose chunk is truncated to H_a for every
+longer H_a. One long model rather than one per H_a: training on a 2-core CPU is the cost that matters, and
+truncation is what a user of a long-horizon DP would do.
+
+Every point is evaluated on the same held-out start states (and, perturbed, the same seeded pushes of the block) for
+both methods. Performance is the mean over episodes of each episode's best coverage score; "relative" divides it
+by the method's best over H_a, as the paper does."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..config import EvalConfig, RunConfig, preset
+from ..envs.collect import ensure_dataset
+from ..envs.registry import get_collector
+from ..errors import ConfigError
+from ..runs import RunDir
+from .common import (
+    StudyEvent,
+    StudyResult,
+    cached_eval,
+    ensure_trained,
+    markdown_table,
+    pyplot,
+    report_table,
+    train_seconds,
+    write_report,
+)
+from .registry import StudyArgs, StudySpec, register_study
+
+HORIZONS = (1, 8, 16, 32, 64, 128)
+QUICK_HORIZONS = (1, 8, 32)
+METHODS = {"LWD": "lwd", "DP": "diffusion_policy"}          # label -> the evaluated policy kind
+CONDITIONS = {"clean": False, "perturbed": True}
+DEMOS = {"full": 200, "quick": 4}
+QUICK_STEPS, QUICK_EVAL_STEPS = 40, 60
+# the paper's reading of its Fig. 9 (no table is printed): DP is best at H_a = 16, LWD at 8, and at about a 25%
+# relative drop LWD needs a quarter of DP's diffusion queries
+PAPER = {"best_horizon": {"LWD": 8, "DP": 16}, "query_ratio_at_25pct_drop": 0.25}
+
+
+def dp_horizon(h_a: int, n_obs: int) -> int:
+    """The prediction horizon of the DP model that serves H_a: 16 (Chi et al.) when it holds n_obs - 1 + H_a
+    actions, else the smallest multiple of 4 (two down-samplings in the U-Net) that does."""
+    need = n_obs - 1 + h_a
+    return 16 if need <= 16 else -(-need // 4) * 4
+
+
+def run_configs(a: StudyArgs, data: Path, seed: int, horizons: tuple[int, ...]) -> dict[str, RunConfig]:
+    """The runs of one seed: 'lwd', and one Diffusion Policy per prediction horizon the sweep needs."""
+    lwd = preset("pusht-state")
+    dp = preset("pusht-dp")
+    out = {"lwd": lwd}
+    for hp in sorted({dp_horizon(h, dp.baseline.n_obs) for h in horizons}):
+        base = dp if hp == 16 else preset("pusht-dp-long")
+        out[f"dp{hp}"] = base.replace(baseline={"horizon": hp})
+    for name, cfg in out.items():
+        cfg = cfg.replace(name=f"fig9-{name}-s{seed}", seed=seed, data={"dataset": str(data)})
+        if a.quick:
+            cfg = cfg.replace(vae={"steps": QUICK_STEPS, "encoder_hidden": [128]}, log_every=5,
+                              ddpm={"steps": QUICK_STEPS, "hidden": 128, "n_blocks": 1},
+                              baseline={"steps": QUICK_STEPS // 4, "batch_size": 32})
+        out[name] = cfg
+    return out
+
+
+def eval_config(a: StudyArgs, seed: int, h_a: int, perturb: bool) -> EvalConfig:
+    return EvalConfig(episodes=min(a.episodes, 4) if a.quick else a.episodes, seed=seed, max_steps=QUICK_EVAL_STEPS if a.quick else 300,
+                      action_horizon=h_a, perturb=perturb, ddim_steps=10 if a.quick else 50)
+
+
+def run(a: StudyArgs) -> Iterator[Any]:
+    horizons = QUICK_HORIZONS if a.quick else HORIZONS
+    conditions = CONDITIONS if a.options.get("perturb", True) else {"clean": False}
+    a.out.mkdir(parents=True, exist_ok=True)
+    data = a.out / "pusht.h5"
+    if not data.exists():
+        yield StudyEvent("collecting PushT demonstrations", stage="collect pusht")
+    ccfg = get_collector("pusht").config(episodes=DEMOS["quick" if a.quick else "full"], seed=0)
+    yield from ensure_dataset(data, "pusht", ccfg, a.workers)
+    points: list[dict] = []
+    n_obs = preset("pusht-dp").baseline.n_obs
+    train_s: dict[str, float] = {}
+    for seed in range(a.seeds):
+        cfgs = run_configs(a, data, seed, horizons)
+        for name, cfg in cfgs.items():
+            if a.cancel() or not (yield from ensure_trained(a.out / f"{name}-s{seed}", cfg, f"fig9 {name} seed {seed}",
+                                                           a.cancel)):
+                yield StudyEvent("fig9 stopped; rerun the command to resume", status="cancelled")
+                return StudyResult(False)
+            train_s[name] = train_s.get(name, 0.0) + train_seconds(RunDir(a.out / f"{name}-s{seed}"))
+        for cond, perturb in conditions.items():
+            for h in horizons:
+                for label, kind in METHODS.items():
+                    if a.cancel():
+                        yield StudyEvent("fig9 stopped; rerun the command to resume", status="cancelled")
+                        return StudyResult(False)
+                    name = "lwd" if label == "LWD" else f"dp{dp_horizon(h, n_obs)}"
+                    run_dir = a.out / f"{name}-s{seed}"
+                    path = a.out / "evals" / f"{name}-s{seed}-h{h}-{cond}.json"
+                    path.parent.mkdir(exist_ok=True)
+                    yield StudyEvent(f"evaluating {label} at H_a={h} ({cond}, seed {seed})", stage=f"fig9 {label} "
+                                     f"H_a={h} {cond}")
+                    ev = yield from cached_eval(run_dir, eval_config(a, seed, h, perturb), (kind,), path, a.workers)
+                    point = point_of(ev, label, kind, h, cond, seed, name)
+                    points.append(point)
+                    yield StudyEvent(f"{label} H_a={h} {cond}: score {point['score']:.3f}, success "
+                                     f"{point['success']:.2f}, {point['queries']:.1f} queries per episode")
+    res = aggregate(points, horizons, list(conditions))
+    res.update(study="fig9", quick=bool(a.quick), seeds=a.seeds, episodes=points[0]["episodes"],
+               train_seconds=train_s, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+               dp_models={f"dp{dp_horizon(h, n_obs)}": [x for x in horizons if dp_horizon(x, n_obs) ==
+                                                        dp_horizon(h, n_obs)] for h in horizons})
+    res["report"] = report(res)
+    md = markdown(res)
+    files = write_report(a.out, "fig9", res, md, figure(res))
+    return StudyResult(True, files, md)
+
+
+def point_of(ev: dict, label: str, kind: str, h: int, cond: str, seed: int, run_name: str) -> dict:
+    pc = next(iter(ev["methods"][kind]["per_condition"].values()))
+    queries = ev.get("diffusion_queries_per_episode", ev.get("queries_per_episode"))
+    return {"method": label, "horizon": h, "condition": cond, "seed": seed, "run": run_name,
+            "score": float(pc["score"]), "success": float(pc["success"]), "queries": float(queries),
+            "wall_per_episode": float(ev["seconds"]) / max(1, int(ev["episodes"])), "episodes": int(ev["episodes"])}
+
+
+def aggregate(points: list[dict], horizons, conditions) -> dict:
+    """Mean and std over seeds per (method, condition, H_a); relative = score / the method's best score over H_a in
+    that condition; then the paper's three comparisons."""
+    curves: dict = {}
+    for m in METHODS:
+        for c in conditions:
+            rows = []
+            for h in horizons:
+                ps = [p for p in points if p["method"] == m and p["condition"] == c and p["horizon"] == h]
+                if not ps:
+                    continue
+                sc, su = np.array([p["score"] for p in ps]), np.array([p["success"] for p in ps])
+                rows.append({"horizon": h, "score": float(sc.mean()), "score_std": float(sc.std()),
+                             "success": float(su.mean()), "success_std": float(su.std()),
+                             "queries": float(np.mean([p["queries"] for p in ps])),
+                             "wall_per_episode": float(np.mean([p["wall_per_episode"] for p in ps])),
+                             "seeds": len(ps), "episodes": sum(p["episodes"] for p in ps)})
+            best = max((r["score"] for r in rows), default=0.0)
+            for r in rows:
+                r["relative"] = r["score"] / best if best > 0 else 0.0
+            if rows:
+                curves.setdefault(m, {})[c] = rows
+    return {"curves": curves, "horizons": list(horizons), "conditions": list(conditions), "points": points,
+            "targets": targets(curves), "paper": PAPER}
+
+
+def _row(curves, m, c, h):
+    return next((r for r in curves.get(m, {}).get(c, []) if r["horizon"] == h), None)
+
+
+def targets(curves: dict) -> dict:
+    out: dict = {}
+    lwd64, dp64 = _row(curves, "LWD", "clean", 64), _row(curves, "DP", "clean", 64)
+    if lwd64 and dp64:
+        out["relative_at_64"] = {"LWD": lwd64["relative"], "DP": dp64["relative"],
+                                 "met": 1 - lwd64["relative"] < 1 - dp64["relative"]}
+    # the longest swept H_a whose relative performance is still >= 0.75, and its queries per episode
+    at25 = {}
+    for m in METHODS:
+        rows = [r for r in curves.get(m, {}).get("clean", []) if r["relative"] >= 0.75]
+        if rows:
+            r = max(rows, key=lambda r: r["horizon"])
+            at25[m] = {"horizon": r["horizon"], "queries": r["queries"], "relative": r["relative"]}
+    if len(at25) == 2 and at25["DP"]["queries"] > 0:
+        ratio = at25["LWD"]["queries"] / at25["DP"]["queries"]
+        out["queries_at_25pct_drop"] = {**at25, "ratio": ratio, "met": ratio <= 0.25}
+    pert = {}
+    for h in (32, 64, 128):
+        lw, dp = _row(curves, "LWD", "perturbed", h), _row(curves, "DP", "perturbed", h)
+        if lw and dp:
+            pert[str(h)] = {"LWD": lw["success"], "DP": dp["success"], "met": lw["success"] > dp["success"]}
+    if pert:
+        out["perturbed_success_ge_32"] = {"per_horizon": pert, "met": all(v["met"] for v in pert.values())}
+    return out
+
+
+def report(res: dict) -> dict:
+    cols = ["method", "H_a", "score", "success", "relative", "queries / episode", "wall ms / episode"]
+    conds = res["conditions"]
+    if "perturbed" in conds:
+        cols += ["score (perturbed)", "success (perturbed)", "relative (perturbed)"]
+    rows = []
+    for m, by in res["curves"].items():
+        for r in by.get("clean", []):
+            row = [m, r["horizon"], r["score"], r["success"], r["relative"], r["queries"],
+                   round(1000 * r["wall_per_episode"], 1)]
+            if "perturbed" in conds:
+                p = _row(res["curves"], m, "perturbed", r["horizon"])
+                row += [p["score"], p["success"], p["relative"]] if p else [None] * 3
+            rows.append(row)
+    return report_table("Fig. 9: PushT coverage score against action horizon H_a", cols, rows)
+
+
+def markdown(res: dict) -> str:
+    lines = [markdown_table(res["report"]), ""]
+    t = res["targets"]
+    if "relative_at_64" in t:
+        r = t["relative_at_64"]
+        lines.append(f"- Relative performance at H_a = 64: LWD {r['LWD']:.2f}, DP {r['DP']:.2f} "
+                     f"(target: LWD drops less) -> {'met' if r['met'] else 'missed'}")
+    if "queries_at_25pct_drop" in t:
+        r = t["queries_at_25pct_drop"]
+        lines.append(f"- Longest H_a within a 25% relative drop: LWD {r['LWD']['horizon']} "
+                     f"({r['LWD']['queries']:.1f} queries), DP {r['DP']['horizon']} ({r['DP']['queries']:.1f}); "
+                     f"ratio {r['ratio']:.2f} (target <= 0.25) -> {'met' if r['met'] else 'missed'}")
+    if "perturbed_success_ge_32" in t:
+        r = t["perturbed_success_ge_32"]
+        per = ", ".join(f"H_a={h}: LWD {v['LWD']:.2f} vs DP {v['DP']:.2f}" for h, v in r["per_horizon"].items())
+        lines.append(f"- Perturbed success at H_a >= 32 ({per}; target: LWD above DP) -> "
+                     f"{'met' if r['met'] else 'missed'}")
+    ts = res.get("train_seconds", {})
+    if ts:
+        lines.append("- Training time, all seeds: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in ts.items()))
+    return "\n".join(lines) + "\n"
+
+
+def figure(res: dict):
+    """2x2: absolute score, success rate, relative score with queries per episode on a second axis, wall time."""
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    colors = {"LWD": "tab:blue", "DP": "tab:orange"}
+    style = {"clean": "-", "perturbed": "--"}
+    twin = axes[1, 0].twinx()
+    for m, by in res["curves"].items():
+        for c, rows in by.items():
+            h = [r["horizon"] for r in rows]
+            kw = dict(color=colors.get(m), linestyle=style[c], marker="o", label=f"{m} ({c})")
+            axes[0, 0].errorbar(h, [r["score"] for r in rows], yerr=[r["score_std"] for r in rows], capsize=3, **kw)
+            axes[0, 1].errorbar(h, [r["success"] for r in rows], yerr=[r["success_std"] for r in rows], capsize=3,
+                                **kw)
+            axes[1, 0].plot(h, [r["relative"] for r in rows], **kw)
+            if c == "clean":
+                twin.plot(h, [r["queries"] for r in rows], color=colors.get(m), linestyle=":", marker="x",
+                          alpha=0.6, label=f"{m} queries")
+            axes[1, 1].plot(h, [1000 * r["wall_per_episode"] for r in rows], **kw)
+    for ax, title in ((axes[0, 0], "mean coverage score"), (axes[0, 1], "success rate (coverage > 0.95)"),
+                      (axes[1, 0], "score relative to the method's best H_a"),
+                      (axes[1, 1], "evaluation wall time per episode (ms)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(res["horizons"], [str(h) for h in res["horizons"]])
+        ax.set_xlabel("action horizon H_a")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
+        ax.set_ylim(0, 1.05)
+    twin.set_yscale("log")
+    twin.set_ylabel("diffusion queries per episode (dotted)")
+    axes[0, 0].legend(fontsize=8)
+    twin.legend(fontsize=8, loc="lower left")
+    fig.suptitle(f"PushT, action horizon: LWD (closed-loop policies) vs Diffusion Policy (open-loop chunks)"
+                 f"{' [quick]' if res.get('quick') else ''}", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def validate(a: StudyArgs) -> None:
+    if not a.quick and a.episodes < 50:
+        raise ConfigError(f"fig9 evaluates at least 50 episodes per point (the issue's floor), got --episodes "
+                          f"{a.episodes}; use --quick for a smoke run")
+
+
+register_study(StudySpec(
+    "fig9", "Fig. 9: action horizon on PushT, LWD against Diffusion Policy", run,
+    {"perturb": (bool, True, "also sweep under seeded perturbations of the block (default on)")}, validate,
+    defaults={"seeds": 1, "episodes": 50}))
