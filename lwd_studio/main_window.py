@@ -2,39 +2,37 @@
 is read from run directories, so a restart loses nothing."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from lwd_core.demo import DEMO_SCALES
-from lwd_core.io import atomic_write_json
 from lwd_core.methods.registry import curve_fallbacks, run_rows
 from lwd_core.runs import RunDir
 
+from .run_actions import RunFileActions
+from .views.horizons import HorizonView
 from .views.latent_map import LatentMapView
 from .views.losses import LossView
 from .views.rollout_viewer import RolloutViewer
 from .views.run_form import RunForm
 from .views.runs_panel import RunsPanel
-from .workers import GeneratorWorker, RolloutJob, RolloutService, preload
-
-# The in-app demo: small enough to finish in about a minute on a 2-core CPU.
+from .workers import GeneratorWorker, PlayJob, RolloutJob, RolloutService, preload
 
 
-class MainWindow(QMainWindow):
+class MainWindow(RunFileActions, QMainWindow):
     training_started = Signal(str)
     record_received = Signal(str, object)      # run path, StepRecord | PhaseEvent
     run_finished = Signal(str, str)            # run path, status
@@ -58,6 +56,7 @@ class MainWindow(QMainWindow):
         self.losses = LossView(fallback=curve_fallbacks())
         self.latents = LatentMapView()
         self.viewer = RolloutViewer()
+        self.horizons = HorizonView(self.runs_dir)
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fdecea; color: #8a1c1c; padding: 6px; border: 1px solid #f5c6cb;")
@@ -70,8 +69,11 @@ class MainWindow(QMainWindow):
         bl.addWidget(close)
         self.banner_box.hide()
 
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.latents, "Latent map")
+        self.tabs.addTab(self.horizons, "Action horizons")
         bottom = QSplitter(Qt.Horizontal)
-        bottom.addWidget(self.latents)
+        bottom.addWidget(self.tabs)
         bottom.addWidget(self.viewer)
         bottom.setSizes([560, 480])
         right = QSplitter(Qt.Vertical)
@@ -105,6 +107,8 @@ class MainWindow(QMainWindow):
         self.latents.sample_clicked.connect(self._on_sample_clicked)
         self.latents.blend_requested.connect(self._on_blend_requested)
         self.latents.samples_requested.connect(self._on_samples_requested)
+        self.horizons.play_requested.connect(self._on_play_requested)
+        self.horizons.error.connect(self.show_error)
 
         tb = self.addToolBar("main")
         tb.setMovable(False)
@@ -195,49 +199,6 @@ class MainWindow(QMainWindow):
             if p in self.trainers:
                 self.trainers[p].cancel()
                 self.statusBar().showMessage(f"stopping {Path(p).name} after this step…")
-
-    def action_duplicate(self) -> None:
-        src = RunDir(self._one())
-        cfg = src.config()
-        name = f"{src.path.name}-copy"
-        i = 2
-        while (self.runs_dir / name).exists():
-            name, i = f"{src.path.name}-copy{i}", i + 1
-        self.create_run(cfg.replace(name=name))
-
-    def action_rename(self, new: str | None = None) -> None:
-        path = Path(self._one())
-        if str(path) in self.trainers:
-            raise ValueError("stop the run before renaming it")
-        if new is None:
-            new, ok = QInputDialog.getText(self, "Rename run", "New name:", text=path.name)
-            if not ok:
-                return
-        new = new.strip()
-        if not new or "/" in new or (self.runs_dir / new).exists():
-            raise ValueError(f"cannot rename to {new!r}: empty, invalid or taken")
-        run = RunDir(path)
-        cfg = run.config().replace(name=new)
-        path.rename(self.runs_dir / new)
-        atomic_write_json(self.runs_dir / new / "config.json", cfg.to_dict())
-        self.current = None
-        self.refresh()
-        self.runs.select_path(str(self.runs_dir / new))
-
-    def action_delete(self) -> None:
-        paths = self.selected()
-        if not paths:
-            raise ValueError("select a run first")
-        if any(p in self.trainers for p in paths):
-            raise ValueError("stop the run before deleting it")
-        names = ", ".join(Path(p).name for p in paths)
-        if not self.confirm(f"Delete {names}? Its checkpoints and metrics are removed from disk."):
-            return
-        for p in paths:
-            shutil.rmtree(p)
-        self.current = None
-        self.latents.clear()
-        self.refresh()
 
     def _confirm_dialog(self, text: str) -> bool:
         return QMessageBox.question(self, "LWD Studio", text) == QMessageBox.Yes
@@ -360,6 +321,10 @@ class MainWindow(QMainWindow):
         seed = get_suite(self.map.env_id).eval_seed(0, np.random.randint(0, 1000))
         self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed, latent, label))
 
+    def _on_play_requested(self, req: dict) -> None:
+        self.service.play(PlayJob(req["run_dir"], req["kind"], int(req["horizon"]), None, bool(req["perturb"]),
+                                  req.get("label", "")))
+
     def _on_point_clicked(self, i: int) -> None:
         m = self.map
         self._roll(m.latents[i], int(m.label[i]), f"{m.label_names[m.label[i]]}, episode {m.episode[i]}")
@@ -392,6 +357,9 @@ class MainWindow(QMainWindow):
             w.wait(30_000)
         if self.collector is not None:
             self.collector.wait(60_000)
+        self.horizons.stop_sweep()
+        if self.horizons.worker is not None:
+            self.horizons.worker.wait(60_000)
         self.service.stop()
 
     def closeEvent(self, ev) -> None:

@@ -70,12 +70,42 @@ class GeneratorWorker(QThread):
         self.work_finished.emit(status)
 
 
+def study_worker(name: str, out, quick: bool = False, seeds: int | None = None, episodes: int | None = None,
+                 options: dict | None = None, workers: int | None = None, parent=None) -> GeneratorWorker:
+    """A registered study (`reproduce NAME`) in the background. Stopping it leaves it resumable: starting it again
+    on the same folder reuses what it finished."""
+    def make(cancel):
+        from lwd_core.envs.collect import check_workers
+        from lwd_core.studies.common import StudyEvent
+        from lwd_core.studies.registry import StudyArgs, get_study
+        st = get_study(name)
+        args = StudyArgs(out, quick, seeds or st.default("seeds"), episodes or st.default("episodes"),
+                         check_workers(workers), {**{k: d for k, (_, d, _) in st.options.items()}, **(options or {})},
+                         cancel)
+        st.validate(args)
+        res = yield from st.run(args)
+        if not res.ok:
+            yield StudyEvent(f"{name} stopped; start it again to resume", status="cancelled")
+    return GeneratorWorker(make, parent)
+
+
 @dataclass
 class RolloutJob:
     run_dir: str
     condition: str
     seed: int
     latent: np.ndarray | None = None     # (latent_dim,) to decode; None = sample from the diffusion model
+    label: str = ""
+
+
+@dataclass
+class PlayJob:
+    """Play a trained run's policy kind at action horizon H_a (the horizon view's points)."""
+    run_dir: str
+    kind: str
+    horizon: int
+    seed: int | None = None              # None: a held-out start state at random
+    perturb: bool = False
     label: str = ""
 
 
@@ -114,6 +144,10 @@ class RolloutService(QThread):
     def roll(self, job: RolloutJob) -> None:
         self._abort.set()                # a new click replaces the rollout in progress
         self._jobs.put(("roll", job))
+
+    def play(self, job: PlayJob) -> None:
+        self._abort.set()
+        self._jobs.put(("play", job))
 
     def stop(self) -> None:
         self._abort.set()
@@ -192,3 +226,18 @@ class RolloutService(QThread):
         out = rollout(env, policy, job.seed, on_frame=lambda f, st: self.frame_rendered.emit(f, st),
                       max_steps=self.max_steps, frame_every=self.frame_every, should_stop=self._abort.is_set)
         self.rollout_finished.emit({**info, **out})
+
+    def _do_play(self, job: PlayJob) -> None:
+        from lwd_core.eval.play import horizon_player
+        from lwd_core.eval.rollout import rollout
+        self._abort.clear()
+        env, policy, cond, seed = horizon_player(job.run_dir, job.kind, job.horizon, job.seed, job.perturb,
+                                                 size=self.size)
+        info = {"condition": cond, "seed": seed, "label": job.label}
+        self.rollout_started.emit(info)
+        try:
+            out = rollout(env, policy, seed, on_frame=lambda f, st: self.frame_rendered.emit(f, st),
+                          max_steps=self.max_steps, frame_every=1, should_stop=self._abort.is_set)
+        finally:
+            env.close()
+        self.rollout_finished.emit({**info, **out, "queries": policy.queries})

@@ -171,7 +171,8 @@ class PushTSuite:
         return EVAL_SEED_BASE + seed * 100_000 + episode
 
     def expert(self, condition: str):
-        raise LWDError("pusht has no scripted expert yet (its demonstrator is not built)")
+        raise LWDError("pusht has no evaluation expert: its demonstrator (`collect pusht`) plans over a replica of "
+                       "the world, too slow for lock-step evaluation")
 
     def with_perturbations(self) -> "PushTSuite":
         return dataclasses.replace(self, perturb=True)

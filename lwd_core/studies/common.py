@@ -25,6 +25,15 @@ class StudyEvent:
 
 
 @dataclass(frozen=True)
+class StudyPoint:
+    """A study's partial result each time a point arrives, for views that draw it live (no message to print)."""
+    study: str
+    result: dict
+    points_done: int
+    points_total: int
+
+
+@dataclass(frozen=True)
 class StudyResult:
     ok: bool                         # False when a training stopped early (rerun to resume)
     files: tuple[str, ...] = ()
@@ -111,6 +120,20 @@ def cached_eval(run_dir: Path, ecfg: EvalConfig, kinds, path: Path, workers: int
     yield from evaluate_run(run_dir, ecfg, None, kinds, workers, result=ev)
     atomic_write_json(path, ev)
     return ev
+
+
+def cancellable(gen: Iterator[Any], cancel) -> Iterator[Any]:
+    """Pass gen's items on until cancel() is true, then close it (its files are written atomically at the end, so
+    nothing partial is left). Returns gen's value, or None when cancelled."""
+    while True:
+        try:
+            item = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if cancel():
+            gen.close()
+            return None
+        yield item
 
 
 def train_seconds(run: RunDir) -> float:

@@ -27,8 +27,10 @@ from ..errors import ConfigError
 from ..runs import RunDir
 from .common import (
     StudyEvent,
+    StudyPoint,
     StudyResult,
     cached_eval,
+    cancellable,
     ensure_trained,
     markdown_table,
     pyplot,
@@ -91,6 +93,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
     points: list[dict] = []
     n_obs = preset("pusht-dp").baseline.n_obs
     train_s: dict[str, float] = {}
+    total = a.seeds * len(conditions) * len(horizons) * len(METHODS)
     for seed in range(a.seeds):
         cfgs = run_configs(a, data, seed, horizons)
         for name, cfg in cfgs.items():
@@ -111,11 +114,17 @@ def run(a: StudyArgs) -> Iterator[Any]:
                     path.parent.mkdir(exist_ok=True)
                     yield StudyEvent(f"evaluating {label} at H_a={h} ({cond}, seed {seed})", stage=f"fig9 {label} "
                                      f"H_a={h} {cond}")
-                    ev = yield from cached_eval(run_dir, eval_config(a, seed, h, perturb), (kind,), path, a.workers)
+                    ev = yield from cancellable(cached_eval(run_dir, eval_config(a, seed, h, perturb), (kind,),
+                                                            path, a.workers), a.cancel)
+                    if ev is None:
+                        yield StudyEvent("fig9 stopped; rerun the command to resume", status="cancelled")
+                        return StudyResult(False)
                     point = point_of(ev, label, kind, h, cond, seed, name)
                     points.append(point)
                     yield StudyEvent(f"{label} H_a={h} {cond}: score {point['score']:.3f}, success "
                                      f"{point['success']:.2f}, {point['queries']:.1f} queries per episode")
+                    yield StudyPoint("fig9", {**aggregate(points, horizons, list(conditions)), "out": str(a.out)},
+                                     len(points), total)
     res = aggregate(points, horizons, list(conditions))
     res.update(study="fig9", quick=bool(a.quick), seeds=a.seeds, episodes=points[0]["episodes"],
                train_seconds=train_s, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -151,7 +160,8 @@ def aggregate(points: list[dict], horizons, conditions) -> dict:
                              "success": float(su.mean()), "success_std": float(su.std()),
                              "queries": float(np.mean([p["queries"] for p in ps])),
                              "wall_per_episode": float(np.mean([p["wall_per_episode"] for p in ps])),
-                             "seeds": len(ps), "episodes": sum(p["episodes"] for p in ps)})
+                             "seeds": len(ps), "episodes": sum(p["episodes"] for p in ps),
+                             "runs": [f"{p['run']}-s{p['seed']}" for p in ps]})
             best = max((r["score"] for r in rows), default=0.0)
             for r in rows:
                 r["relative"] = r["score"] / best if best > 0 else 0.0

@@ -66,6 +66,8 @@ def drive(gen: Iterator[Any], desc: str = "") -> Any:
                                      unit="ep" if hasattr(rec, "episode") else "cond"), ("count", stage)
                 bar.update(rec.done - bar.n)
                 bar.set_postfix(cond=rec.condition, **({"method": rec.method} if hasattr(rec, "method") else {}))
+            elif not hasattr(rec, "message"):                                   # data for live views only
+                continue
             else:                                                                # a phase or study message
                 close()
                 if getattr(rec, "stage", ""):

@@ -253,3 +253,34 @@ def test_a_suite_added_by_one_module_runs_through_the_cli(tmp_path):
     assert e1["workers"] == 1 and e2["workers"] == 2
     assert_one_line_error(cli("eval", tmp_path / "run", "--episodes", "0"), "--episodes must be > 0")
     assert_one_line_error(cli("eval", tmp_path / "run", "--methods", "nope"), "unknown policy kind 'nope'")
+
+
+@pytest.mark.slow
+def test_reproduce_fig9_quick_then_resume_reuses_everything(tmp_path):
+    out = tmp_path / "f9"
+    r = cli("reproduce", "fig9", "--quick", "--out", out, "--workers", "1", timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((out / "fig9.json").read_text())
+    assert res["horizons"] == [1, 8, 32] and res["dp_models"] == {"dp16": [1, 8], "dp36": [32]}
+    for m in ("LWD", "DP"):
+        for cond in ("clean", "perturbed"):
+            rows = res["curves"][m][cond]
+            assert [r["horizon"] for r in rows] == [1, 8, 32]
+            assert max(r["relative"] for r in rows) == pytest.approx(1.0)
+            # 60-step quick episodes, one batched query every H_a steps (no quick episode ends early)
+            assert [r["queries"] for r in rows] == [60, 8, 2], (m, cond)
+            assert all(r["wall_per_episode"] > 0 and r["episodes"] == 4 for r in rows)
+    assert (out / "fig9.png").read_bytes()[:4] == b"\x89PNG" and "H_a" in (out / "fig9.md").read_text()
+    evals = sorted((out / "evals").glob("*.json"))
+    assert len(evals) == 12
+    stamps = [p.stat().st_mtime_ns for p in evals]
+    r = cli("reproduce", "fig9", "--quick", "--out", out, "--workers", "1", timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert [p.stat().st_mtime_ns for p in evals] == stamps and "training" not in r.stdout
+    assert json.loads((out / "fig9.json").read_text())["curves"] == res["curves"]
+
+
+def test_reproduce_fig9_wants_fifty_episodes_per_point(tmp_path):
+    r = cli("reproduce", "fig9", "--out", tmp_path / "f9", "--episodes", "10")
+    assert_one_line_error(r, "50 episodes")
+    assert not (tmp_path / "f9").exists()

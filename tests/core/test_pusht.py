@@ -143,3 +143,32 @@ def test_collect_pusht_writes_successful_varied_demonstrations(tmp_path):
         assert ds.infos["first_side"][s] in (-1, 1)
     assert ((ds.actions >= -1) & (ds.actions <= 1)).all()
     assert ds.attrs["success_rate"] == 1.0
+
+
+def _pushes(act, seed):
+    """The perturbations one episode meets: (step, turn of the block), with `act(obs, t)` choosing actions."""
+    env = get_suite("pusht").with_perturbations().make("pusht")
+    log, displace = [], env._displace_block
+
+    def spy():
+        before = env.env.block.angle
+        displace()
+        log.append((env.t, round(env.env.block.angle - before, 12)))
+    env._displace_block = spy
+    obs, _ = env.reset(seed=seed)
+    for t in range(EPISODE_LENGTH):
+        obs, _, term, trunc, _ = env.step(act(obs, t))
+        if term or trunc:
+            break
+    return log
+
+
+def test_perturbation_schedule_is_the_same_whatever_the_policy_does():
+    """Two methods evaluated on the same seed meet the same pushes at the same steps: the schedule is drawn from
+    the episode's seed alone, not from what the agent does."""
+    rng = np.random.default_rng(3)
+    still = _pushes(lambda o, t: np.zeros(2), 21)
+    wander = _pushes(lambda o, t: rng.uniform(-1, 1, 2), 21)
+    chase = _pushes(lambda o, t: o[2:4] / 256.0 - 1.0, 21)
+    assert len(still) >= 2 and still == wander == chase
+    assert _pushes(lambda o, t: np.zeros(2), 22) != still            # another seed, another schedule

@@ -1,0 +1,57 @@
+"""Run-folder actions of the main window that touch only the disk: duplicate, rename, delete."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtWidgets import QInputDialog
+
+from lwd_core.io import atomic_write_json
+from lwd_core.runs import RunDir
+
+
+class RunFileActions:
+    """Mixed into MainWindow: uses its runs_dir, trainers, selection, confirm() and refresh()."""
+
+    def action_duplicate(self) -> None:
+        src = RunDir(self._one())
+        cfg = src.config()
+        name = f"{src.path.name}-copy"
+        i = 2
+        while (self.runs_dir / name).exists():
+            name, i = f"{src.path.name}-copy{i}", i + 1
+        self.create_run(cfg.replace(name=name))
+
+    def action_rename(self, new: str | None = None) -> None:
+        path = Path(self._one())
+        if str(path) in self.trainers:
+            raise ValueError("stop the run before renaming it")
+        if new is None:
+            new, ok = QInputDialog.getText(self, "Rename run", "New name:", text=path.name)
+            if not ok:
+                return
+        new = new.strip()
+        if not new or "/" in new or (self.runs_dir / new).exists():
+            raise ValueError(f"cannot rename to {new!r}: empty, invalid or taken")
+        run = RunDir(path)
+        cfg = run.config().replace(name=new)
+        path.rename(self.runs_dir / new)
+        atomic_write_json(self.runs_dir / new / "config.json", cfg.to_dict())
+        self.current = None
+        self.refresh()
+        self.runs.select_path(str(self.runs_dir / new))
+
+    def action_delete(self) -> None:
+        paths = self.selected()
+        if not paths:
+            raise ValueError("select a run first")
+        if any(p in self.trainers for p in paths):
+            raise ValueError("stop the run before deleting it")
+        names = ", ".join(Path(p).name for p in paths)
+        if not self.confirm(f"Delete {names}? Its checkpoints and metrics are removed from disk."):
+            return
+        for p in paths:
+            shutil.rmtree(p)
+        self.current = None
+        self.latents.clear()
+        self.refresh()

@@ -1,0 +1,251 @@
+"""Action-horizon view (paper Fig. 9): LWD against Diffusion Policy over H_a on PushT, from a `reproduce fig9`
+result or from a sweep running in the background. Left: the absolute score (or success rate); right: the score
+relative to each method's best H_a, with diffusion queries per episode on a second axis. Dashed: perturbed.
+Clicking a point asks for that method to be played at that H_a (the main window routes it to the viewer)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lwd_core.errors import LWDError
+
+from ..workers import study_worker
+
+COLORS = {"LWD": "#1f77b4", "DP": "#ff7f0e"}
+KINDS = {"LWD": "lwd", "DP": "diffusion_policy"}        # the policy kind each curve evaluated
+DASH = {"clean": Qt.SolidLine, "perturbed": Qt.DashLine}
+
+
+def load_fig9(path: str | Path) -> dict:
+    """A fig9.json written by `lwd-studio reproduce fig9` (its curves), with the folder its runs live in."""
+    try:
+        res = json.loads(Path(path).read_text())
+        if not isinstance(res, dict) or res.get("study") != "fig9":
+            raise TypeError("not a fig9 result")
+        for by in res["curves"].values():
+            for rows in by.values():
+                [(r["horizon"], r["score"], r["relative"], r["queries"]) for r in rows]   # noqa: B018 - check keys
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise LWDError(f"{path}: not a fig9 result from `lwd-studio reproduce fig9` ({type(e).__name__})") from None
+    res.setdefault("out", str(Path(path).parent))
+    return res
+
+
+class Log2Axis(pg.AxisItem):
+    """x is log2(H_a); label the ticks with H_a itself."""
+
+    def tickStrings(self, values, scale, spacing):
+        return [f"{2 ** v:.0f}" if abs(v - round(v)) < 1e-6 else "" for v in values]
+
+
+class HorizonView(QWidget):
+    play_requested = Signal(dict)        # {"run_dir", "kind", "horizon", "perturb", "label"}
+    sweep_finished = Signal(str)         # "finished", "cancelled" or "failed"
+    error = Signal(str)
+
+    def __init__(self, runs_dir: str | Path = ".", parent=None):
+        super().__init__(parent)
+        self.result: dict | None = None
+        self.worker = None
+        self.items: list = []
+        self.open_btn = QPushButton("Open fig9 result…")
+        self.open_btn.clicked.connect(self._on_open_clicked)
+        self.out = QLineEdit(str(Path(runs_dir) / "fig9"))
+        self.out.setToolTip("The sweep's folder: its dataset, runs, evaluations and fig9.json. Starting again in "
+                            "the same folder resumes it.")
+        self.quick = QCheckBox("quick")
+        self.quick.setToolTip("smoke scale: a few demonstrations, a few training steps, H_a in {1, 8, 32}")
+        self.perturb = QCheckBox("perturbations")
+        self.perturb.setChecked(True)
+        self.start_btn = QPushButton("Start sweep")
+        self.start_btn.clicked.connect(lambda: self._guard(self.start_sweep))
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setEnabled(False)
+        self.stop_btn.clicked.connect(self.stop_sweep)
+        self.measure = QComboBox()
+        self.measure.addItems(["coverage score", "success rate"])
+        self.measure.currentIndexChanged.connect(self.redraw)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m points")
+        self.status = QLabel("Open a fig9 result, or start a sweep (lwd-studio reproduce fig9 from the app).")
+        self.status.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("<b>Action horizons</b>"))
+        top.addWidget(self.open_btn)
+        top.addWidget(self.out, 1)
+        top.addWidget(self.quick)
+        top.addWidget(self.perturb)
+        top.addWidget(self.start_btn)
+        top.addWidget(self.stop_btn)
+        self.abs_plot = pg.PlotWidget(background="w", axisItems={"bottom": Log2Axis("bottom")})
+        self.rel_plot = pg.PlotWidget(background="w", axisItems={"bottom": Log2Axis("bottom")})
+        for p, title in ((self.abs_plot, "absolute"), (self.rel_plot, "relative to the method's best H_a")):
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.setLabel("bottom", "action horizon H_a")
+            p.setTitle(title, size="9pt")
+            p.setYRange(0, 1.05)
+        self.abs_plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+        self.rel_plot.setLabel("right", "diffusion queries / episode (dotted, log)")
+        self.rel_plot.getAxis("right").setLogMode(False, True)
+        self.queries_box = pg.ViewBox()                       # the relative plot's second y axis
+        self.rel_plot.scene().addItem(self.queries_box)
+        self.rel_plot.getAxis("right").linkToView(self.queries_box)
+        self.queries_box.setXLink(self.rel_plot.getPlotItem())
+        self.rel_plot.getPlotItem().vb.sigResized.connect(
+            lambda: self.queries_box.setGeometry(self.rel_plot.getPlotItem().vb.sceneBoundingRect()))
+        plots = QHBoxLayout()
+        plots.addWidget(self.abs_plot)
+        plots.addWidget(self.rel_plot)
+        bottom = QHBoxLayout()
+        bottom.addWidget(QLabel("left plot:"))
+        bottom.addWidget(self.measure)
+        bottom.addWidget(self.progress, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addLayout(plots, 1)
+        lay.addLayout(bottom)
+        lay.addWidget(self.status)
+
+    # ------------------------------------------------------------------ results
+    def _guard(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as e:                 # bad input shows as a message; the view keeps working
+            self.error.emit(str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+    def _on_open_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "fig9 result", self.out.text(), "fig9 result (fig9.json)")
+        if path:
+            self._guard(self.open_result, path)
+
+    def open_result(self, path: str | Path) -> None:
+        self.set_result(load_fig9(path))
+        self.out.setText(str(Path(path).parent))
+        self.status.setText(f"{path}: {self._summary()}")
+
+    def set_result(self, res: dict) -> None:
+        self.result = res
+        self.redraw()
+
+    def _summary(self) -> str:
+        t = (self.result or {}).get("targets", {})
+        bits = []
+        if "relative_at_64" in t:
+            r = t["relative_at_64"]
+            bits.append(f"relative at H_a=64: LWD {r['LWD']:.2f}, DP {r['DP']:.2f}")
+        if "queries_at_25pct_drop" in t:
+            bits.append(f"query ratio at a 25% drop: {t['queries_at_25pct_drop']['ratio']:.2f} (paper 0.25)")
+        return "; ".join(bits) or "curves shown; click a point to play it"
+
+    def redraw(self) -> None:
+        self.abs_plot.getPlotItem().legend.clear()
+        for p in (self.abs_plot, self.rel_plot):
+            for it in [i for i in p.getPlotItem().items if isinstance(i, (pg.PlotDataItem, pg.ScatterPlotItem))]:
+                p.removeItem(it)
+        self.queries_box.clear()
+        self.items.clear()
+        if not self.result:
+            return
+        key = "score" if self.measure.currentIndex() == 0 else "success"
+        self.abs_plot.setLabel("left", "mean coverage score" if key == "score" else "success rate")
+        qmin, qmax = 1.0, 1.0
+        for method, by in self.result.get("curves", {}).items():
+            for cond, rows in by.items():
+                x = np.log2([r["horizon"] for r in rows])
+                pen = pg.mkPen(COLORS.get(method, "#444"), width=2, style=DASH.get(cond, Qt.SolidLine))
+                name = f"{method} ({cond})"
+                for plot, ys in ((self.abs_plot, [r[key] for r in rows]), (self.rel_plot, [r["relative"] for r in rows])):
+                    plot.plot(x, ys, pen=pen, name=name if plot is self.abs_plot else None)
+                    pts = pg.ScatterPlotItem(x=x, y=ys, size=11, brush=COLORS.get(method, "#444"), hoverable=True,
+                                             data=[(method, cond, r) for r in rows], tip=self._tip)
+                    pts.sigClicked.connect(self._on_point_clicked)
+                    plot.addItem(pts)
+                    self.items.append(pts)
+                if cond == "clean":
+                    q = np.log10(np.maximum([r["queries"] for r in rows], 1e-3))
+                    qmin, qmax = min(qmin, q.min()), max(qmax, q.max())
+                    self.queries_box.addItem(pg.PlotDataItem(x, q, pen=pg.mkPen(COLORS.get(method, "#444"),
+                                                                                 width=1.5, style=Qt.DotLine)))
+        self.queries_box.setYRange(min(0.0, qmin), qmax + 0.1)
+
+    @staticmethod
+    def _tip(x, y, data) -> str:
+        method, cond, r = data
+        return (f"{method}, H_a = {r['horizon']} ({cond})\nscore {r['score']:.3f}, success {r['success']:.2f}\n"
+                f"relative {r['relative']:.2f}, {r['queries']:.1f} queries per episode\nclick to play")
+
+    def _on_point_clicked(self, item, points, ev=None) -> None:
+        if len(points):
+            self.play_point(*points[0].data())
+
+    def play_point(self, method: str, cond: str, row: dict) -> None:
+        runs = row.get("runs") or []
+        if not runs or not self.result:
+            self.error.emit("this result does not name its runs; rerun the sweep to play its points")
+            return
+        run_dir = str(Path(self.result.get("out", self.out.text())) / runs[0])
+        self.play_requested.emit({"run_dir": run_dir, "kind": KINDS.get(method, method), "horizon": row["horizon"],
+                                  "perturb": cond == "perturbed", "label": f"{method} at H_a = {row['horizon']} ({cond})"})
+
+    # ------------------------------------------------------------------ background sweep
+    def start_sweep(self, workers: int | None = None) -> None:
+        if self.worker is not None:
+            raise ValueError("a sweep is already running")
+        out = self.out.text().strip()
+        if not out:
+            raise ValueError("choose a folder for the sweep")
+        self.worker = study_worker("fig9", Path(out), quick=self.quick.isChecked(),
+                                   options={"perturb": self.perturb.isChecked()}, workers=workers, parent=self)
+        self.worker.item_produced.connect(self._on_item)
+        self.worker.work_finished.connect(self._on_done)
+        self.worker.work_failed.connect(lambda msg: (self._on_done("failed"), self.error.emit(f"fig9: {msg}")))
+        self.start_btn.setEnabled(False)
+        self.stop_btn.setEnabled(True)
+        self.status.setText(f"sweep running in {out}…")
+        self.worker.start()
+
+    def stop_sweep(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.status.setText("stopping after the current step; Start sweep again to resume…")
+
+    def _on_item(self, item) -> None:
+        if hasattr(item, "points_total"):
+            self.progress.setMaximum(item.points_total)
+            self.progress.setValue(item.points_done)
+            self.set_result(item.result)
+        elif hasattr(item, "step") and hasattr(item, "losses"):
+            self.status.setText(f"training {item.phase}: step {item.step}/{item.total}")
+        elif hasattr(item, "message"):
+            self.status.setText(item.message)
+
+    def _on_done(self, status: str) -> None:
+        w, self.worker = self.worker, None
+        if w is not None:
+            w.wait(5000)
+            w.deleteLater()
+        self.start_btn.setEnabled(True)
+        self.stop_btn.setEnabled(False)
+        done = Path(self.out.text()) / "fig9.json"
+        if status == "finished" and done.exists():
+            self._guard(self.open_result, done)
+        elif status == "cancelled":
+            self.status.setText("sweep stopped: Start sweep again to resume where it left off")
+        self.sweep_finished.emit(status)

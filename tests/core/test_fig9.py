@@ -1,0 +1,54 @@
+"""The Fig. 9 study's choices and arithmetic: which DP model serves an H_a, relative curves, the paper's targets."""
+import pytest
+
+from lwd_core.studies.fig9 import aggregate, dp_horizon, markdown, report
+
+
+@pytest.mark.parametrize("h_a,expected", [(1, 16), (8, 16), (15, 16), (16, 20), (32, 36), (64, 68), (128, 132)])
+def test_dp_prediction_horizon_holds_the_executed_actions(h_a, expected):
+    hp = dp_horizon(h_a, n_obs=2)
+    assert hp == expected and hp >= 2 - 1 + h_a and hp % 4 == 0
+
+
+def _points(scores: dict, perturbed: dict | None = None, seeds=(0,)):
+    out = []
+    for cond, table in (("clean", scores), ("perturbed", perturbed or {})):
+        for (m, h), (score, success) in table.items():
+            for s in seeds:
+                out.append({"method": m, "horizon": h, "condition": cond, "seed": s, "run": m.lower(),
+                            "score": score + 0.01 * s, "success": success, "queries": 300 / h,
+                            "wall_per_episode": 0.1, "episodes": 50})
+    return out
+
+
+def test_relative_curves_and_targets_met():
+    clean = {("LWD", 8): (0.8, 0.5), ("LWD", 16): (0.78, 0.5), ("LWD", 32): (0.7, 0.4), ("LWD", 64): (0.65, 0.3),
+             ("DP", 8): (0.9, 0.7), ("DP", 16): (0.6, 0.5), ("DP", 32): (0.5, 0.2), ("DP", 64): (0.3, 0.1)}
+    pert = {("LWD", 32): (0.6, 0.3), ("LWD", 64): (0.5, 0.2), ("DP", 32): (0.4, 0.1), ("DP", 64): (0.2, 0.0)}
+    res = aggregate(_points(clean, pert, seeds=(0, 1)), (8, 16, 32, 64), ["clean", "perturbed"])
+    lwd = {r["horizon"]: r for r in res["curves"]["LWD"]["clean"]}
+    assert lwd[8]["relative"] == pytest.approx(1.0) and lwd[64]["relative"] == pytest.approx(0.655 / 0.805)
+    assert lwd[8]["score"] == pytest.approx(0.805) and lwd[8]["score_std"] == pytest.approx(0.005)
+    assert lwd[8]["runs"] == ["lwd-s0", "lwd-s1"]
+    t = res["targets"]
+    assert t["relative_at_64"]["met"]
+    # LWD stays within 25% up to H_a = 64 (300/64 queries), DP only at H_a = 8 (300/8): ratio 1/8
+    q = t["queries_at_25pct_drop"]
+    assert (q["LWD"]["horizon"], q["DP"]["horizon"]) == (64, 8) and q["ratio"] == pytest.approx(8 / 64) and q["met"]
+    assert t["perturbed_success_ge_32"]["met"]
+    res["report"] = report(res)
+    rows = res["report"]["rows"]
+    assert rows[0][:2] == ["LWD", 8] and len(rows) == 8
+    assert rows[0][-3] is None and rows[2][-3] == pytest.approx(0.605)       # perturbed: only H_a 32 and 64
+    assert "-> met" in markdown(res) and "missed" not in markdown(res)
+
+
+def test_targets_missed_are_reported_as_missed():
+    clean = {("LWD", 8): (0.8, 0.5), ("LWD", 64): (0.2, 0.0), ("DP", 8): (0.9, 0.7), ("DP", 64): (0.85, 0.6)}
+    pert = {("LWD", 64): (0.1, 0.0), ("DP", 64): (0.5, 0.2)}
+    res = aggregate(_points(clean, pert), (8, 64), ["clean", "perturbed"])
+    res["report"] = report(res)
+    t = res["targets"]
+    assert not t["relative_at_64"]["met"] and not t["perturbed_success_ge_32"]["met"]
+    assert t["queries_at_25pct_drop"]["ratio"] == pytest.approx(64 / 8) and not t["queries_at_25pct_drop"]["met"]
+    assert markdown(res).count("missed") == 3

@@ -1,0 +1,78 @@
+"""pytest-qt tests of the action-horizon view (paper Fig. 9): drawing a result, clicking a point, a live sweep."""
+import json
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from lwd_core.runs import RunDir  # noqa: E402
+from lwd_core.studies.fig9 import aggregate  # noqa: E402
+from lwd_studio.views.horizons import HorizonView  # noqa: E402
+
+
+def _result(tmp_path):
+    pts = [{"method": m, "horizon": h, "condition": c, "seed": 0, "run": "lwd" if m == "LWD" else f"dp{16 if h < 16 else 132}",
+            "score": 0.8 - 0.001 * h * (2 if m == "DP" else 1), "success": 0.5, "queries": 300 / h,
+            "wall_per_episode": 0.05, "episodes": 50}
+           for m in ("LWD", "DP") for c in ("clean", "perturbed") for h in (1, 8, 16, 32, 64, 128)]
+    res = {**aggregate(pts, (1, 8, 16, 32, 64, 128), ["clean", "perturbed"]), "study": "fig9"}
+    path = tmp_path / "fig9.json"
+    path.write_text(json.dumps(res))
+    return path
+
+
+def test_view_draws_both_methods_and_a_click_asks_to_play_that_point(qtbot, tmp_path):
+    v = HorizonView(tmp_path)
+    qtbot.addWidget(v)
+    v.open_result(_result(tmp_path))
+    assert len(v.items) == 2 * 2 * 2                  # methods x conditions x (absolute, relative) plots
+    assert "relative at H_a=64" in v.status.text()
+    dp_perturbed = next(it for it in v.items if it.points()[0].data()[:2] == ("DP", "perturbed"))
+    spot = dp_perturbed.points()[5]                    # H_a = 128
+    with qtbot.waitSignal(v.play_requested) as sig:
+        v._on_point_clicked(dp_perturbed, [spot])
+    assert sig.args[0] == {"run_dir": str(tmp_path / "dp132-s0"), "kind": "diffusion_policy", "horizon": 128,
+                           "perturb": True, "label": "DP at H_a = 128 (perturbed)"}
+    v.measure.setCurrentIndex(1)                       # success rate on the left plot
+    assert len(v.items) == 8
+    errors = []
+    v.error.connect(errors.append)
+    (tmp_path / "bad.json").write_text('{"study": "fig9", "curves": {"LWD": {"clean": [{"horizon": 1}]}}}')
+    v._guard(v.open_result, tmp_path / "bad.json")
+    assert errors and "not a fig9 result" in errors[0] and len(v.items) == 8     # the old curves stay
+
+
+@pytest.mark.slow
+def test_sweep_from_the_app_stops_resumably_resumes_and_plays_a_point(qtbot, tmp_path):
+    from lwd_studio.main_window import MainWindow
+    w = MainWindow(tmp_path / "runs", confirm=lambda text: True)
+    qtbot.addWidget(w)
+    try:
+        v = w.horizons
+        v.out.setText(str(tmp_path / "sweep"))
+        v.quick.setChecked(True)
+        v.perturb.setChecked(False)
+        firsts = []
+
+        def stop_at_first_point(item):
+            if hasattr(item, "points_total") and not firsts:
+                firsts.append(item)
+                v.stop_sweep()
+        v.start_sweep(workers=1)
+        v.worker.item_produced.connect(stop_at_first_point)
+        with qtbot.waitSignal(v.sweep_finished, timeout=300_000) as sig:
+            pass
+        assert sig.args == ["cancelled"] and firsts[0].points_done == 1 and firsts[0].points_total == 6
+        assert not (tmp_path / "sweep" / "fig9.json").exists() and v.start_btn.isEnabled()
+        assert all(RunDir(p).status()["status"] == "finished" for p in (tmp_path / "sweep").glob("*-s0"))
+        assert len(list((tmp_path / "sweep" / "evals").glob("*.json"))) == 1        # kept, and reused below
+        with qtbot.waitSignal(v.sweep_finished, timeout=300_000) as sig:
+            v.start_sweep(workers=1)
+        assert sig.args == ["finished"] and v.progress.value() == 6 and len(v.items) == 4
+        lwd = next(it for it in v.items if it.points()[0].data()[0] == "LWD")
+        with qtbot.waitSignal(w.service.rollout_finished, timeout=60_000) as done:
+            v._on_point_clicked(lwd, [lwd.points()[1]])                          # LWD at H_a = 8
+        assert done.args[0]["queries"] >= 1 and len(w.viewer.frames) > 10
+        assert w.viewer.frames[0].ndim == 3
+    finally:
+        w.shutdown()
