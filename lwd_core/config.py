@@ -19,7 +19,8 @@ DECODER_SIZES: dict[str, tuple[int, int]] = {"xs": (50, 50), "s": (100, 100), "m
 @dataclass
 class DataConfig:
     _section: ClassVar[str] = "data."
-    dataset: str = setting("", "HDF5 file in D4RL layout (stored absolute in a run's config)")
+    dataset: str = setting("", "a D4RL-layout HDF5 file, a Minari dataset folder, or a labelled mixture "
+                                "PATH:NAME|PATH:NAME (paths stored absolute in a run's config)")
     window: int = setting(0, "window length L in steps; 0 = whole episodes (paper MT10: 500)", ge=0)
     stride: int = setting(0, "window stride in steps; 0 = the window length (non-overlapping)", ge=0)
     short_episodes: str = setting("pad", "episodes shorter than the window: pad (masked) or refuse",

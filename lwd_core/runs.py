@@ -8,7 +8,6 @@ What a run directory promises (tests in tests/core/test_run_dir.py and tests/cor
 - dataset.json holds the dataset's absolute path and content hash, which resume and evaluation check."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -17,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .errors import RunError
+from .data.sources import absolute_spec, file_digest, spec_exists, spec_fingerprint, spec_label
+from .errors import DatasetError, RunError
 from .io import atomic_write_bytes, atomic_write_json, read_json, remove_stale_temp_files
 
 STATUSES = ("created", "running", "finished", "failed", "cancelled")
@@ -27,14 +27,10 @@ STALE_S = 600.0                        # a run on another host whose heartbeat i
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError as e:
-        raise RunError(f"{path}: cannot read the dataset ({e.strerror})") from None
-    return h.hexdigest()
+        return file_digest(path)
+    except DatasetError as e:
+        raise RunError(str(e)) from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -74,7 +70,7 @@ class RunDir:
         cfg = absolute_dataset(cfg)
         self.path.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.config_path, cfg.to_dict())
-        if cfg.data.dataset and Path(cfg.data.dataset).is_file():
+        if cfg.data.dataset and spec_exists(cfg.data.dataset):
             self.record_dataset(cfg.data.dataset)
         self.set_status("created", phase="", step=0)
         return cfg
@@ -85,9 +81,13 @@ class RunDir:
         return RunConfig.from_dict(read_json(self.config_path))
 
     # ---- the dataset a run was trained on
-    def record_dataset(self, path: str) -> None:
-        atomic_write_json(self.dataset_path, {"path": str(Path(path).resolve()), "sha256": file_sha256(path),
-                                              "bytes": Path(path).stat().st_size})
+    def record_dataset(self, spec: str) -> None:
+        """The dataset's spec (a file, a Minari folder or a mixture; `data/sources.py`) and its content hash."""
+        try:
+            digest, size = spec_fingerprint(spec)
+        except DatasetError as e:
+            raise RunError(str(e)) from None
+        atomic_write_json(self.dataset_path, {"path": absolute_spec(spec), "sha256": digest, "bytes": size})
 
     def dataset_record(self) -> dict[str, Any] | None:
         try:
@@ -101,9 +101,13 @@ class RunDir:
         rec = self.dataset_record()
         if rec is None:
             return
-        if not Path(path).is_file():
+        if not spec_exists(path):
             raise RunError(f"{path}: the run's dataset is missing (trained on {rec['path']})")
-        if file_sha256(path) != rec["sha256"]:
+        try:
+            digest = spec_fingerprint(path)[0]
+        except DatasetError as e:
+            raise RunError(str(e)) from None
+        if digest != rec["sha256"]:
             raise RunError(f"{path}: not the dataset this run was trained on (content hash differs from "
                            f"{rec['path']})")
 
@@ -199,7 +203,10 @@ def absolute_dataset(cfg: RunConfig) -> RunConfig:
     """The same config with its dataset path absolute, so the run can be resumed from any directory."""
     if not cfg.data.dataset:
         return cfg
-    return cfg.replace(data={"dataset": str(Path(cfg.data.dataset).expanduser().resolve())})
+    try:
+        return cfg.replace(data={"dataset": absolute_spec(cfg.data.dataset)})
+    except DatasetError as e:
+        raise RunError(str(e)) from None
 
 
 def summarize_run(path: Path, best_of: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
@@ -209,7 +216,7 @@ def summarize_run(path: Path, best_of: dict[str, tuple[str, str]] | None = None)
                            "step": 0, "total": 0, "phase": "", "best": None, "updated": 0.0, "error": ""}
     try:
         cfg = run.config()
-        row.update(dataset=Path(cfg.data.dataset).name, preset=cfg.name, decoder=cfg.vae.decoder_size)
+        row.update(dataset=spec_label(cfg.data.dataset), preset=cfg.name, decoder=cfg.vae.decoder_size)
     except Exception as e:  # a half-written or foreign folder shows as broken, with the reason
         row["error"] = str(e)
         return row

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.decomposition import PCA
 
-from ..data.hdf5 import load_dataset
+from ..data.sources import load_source
 from ..methods.lwd.inference import TrainedLWD
 
 
@@ -43,7 +43,7 @@ def latent_map(lwd: TrainedLWD, n_components: int = 4) -> LatentMap:
     ret = np.full(len(mu), np.nan)
     succ = np.full(len(mu), -1)
     try:
-        ds = load_dataset(lwd.meta["dataset"])
+        ds = load_source(lwd.meta["dataset"])
         b = ds.episode_bounds()
         ep_ret = np.array([ds.rewards[s:e].sum() for s, e in b])
         ret = ep_ret[episode]

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from ..config import RunConfig
-from ..data.hdf5 import Dataset, load_dataset
+from ..data.hdf5 import Dataset
+from ..data.sources import load_source
 from ..runs import RunDir
 from ..train.engine import (
     PhaseEvent,
@@ -45,7 +46,7 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
     gathered there, so the host does no per-step work beyond drawing the batch's row indices."""
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
-    ds = load_dataset(cfg.data.dataset)
+    ds = load_source(cfg.data.dataset)
     train_eps, held_eps = split_episodes(ds, cfg)
     b = cfg.baseline
     rows, hist, chunk = step_table(ds, train_eps, n_obs, horizon)

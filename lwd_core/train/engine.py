@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -15,6 +14,7 @@ import torch
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import RunConfig
 from ..data.hdf5 import Dataset
+from ..data.sources import spec_exists
 from ..errors import DatasetError, RunError
 from ..io import atomic_write_json, load_meta, load_tensors, repair_sidecar
 from ..runs import HEARTBEAT_S, RunDir, absolute_dataset
@@ -116,7 +116,7 @@ def open_run(run_dir: str, cfg: RunConfig | None, resume: bool,
         run.claim()                                       # refuses a live trainer before it cleans anything
         if changed:
             atomic_write_json(run.config_path, new.to_dict())
-        if new.data.dataset and Path(new.data.dataset).is_file() and (
+        if new.data.dataset and spec_exists(new.data.dataset) and (
                 "data.dataset" in changed or run.dataset_record() is None):
             run.record_dataset(new.data.dataset)           # a moved file with the same content, or an older run
         return run, new

@@ -129,7 +129,7 @@ def parse_set(items: list[str]) -> dict:
 def build_config(a) -> RunConfig:
     """The config of a new run from --preset/--config, --dataset, --env and --set, checked against its dataset
     and its environment suite before any run directory exists."""
-    from lwd_core.data.hdf5 import load_dataset
+    from lwd_core.data.sources import join_spec, load_source
     from lwd_core.envs.registry import get_suite
     from lwd_core.methods.registry import get_method
     from lwd_core.train.engine import split_episodes
@@ -137,13 +137,13 @@ def build_config(a) -> RunConfig:
         raise ConfigError(f"pass --preset NAME (one of {', '.join(preset_names())}) or --config FILE")
     cfg = RunConfig.from_file(a.config) if a.config else preset(a.preset)
     if a.dataset:
-        cfg = cfg.replace(data={"dataset": str(a.dataset)})
+        cfg = cfg.replace(data={"dataset": join_spec(a.dataset) if isinstance(a.dataset, list) else str(a.dataset)})
     if a.set:
         cfg = cfg.replace(**parse_set(a.set))
     get_method(cfg.method)
     if not cfg.data.dataset:
         raise ConfigError("no dataset: pass --dataset FILE (or set data.dataset in the config)")
-    ds = load_dataset(cfg.data.dataset)
+    ds = load_source(cfg.data.dataset)
     env = a.env or ds.env_id or cfg.env_id
     if not env:
         raise DatasetError(f"{cfg.data.dataset}: no `env_id` attribute; pass --env ENV_ID")

@@ -17,7 +17,10 @@ def add_parser(sub) -> None:
     g = t.add_mutually_exclusive_group()
     g.add_argument("--preset", help=f"named config: {', '.join(preset_names())}")
     g.add_argument("--config", type=Path, help="JSON config file (see config.json in any run directory)")
-    t.add_argument("--dataset", type=Path, help="D4RL-layout HDF5 file (overrides the config)")
+    t.add_argument("--dataset", action="append", metavar="PATH[:BEHAVIOUR]",
+                   help="a D4RL-layout HDF5 file or a Minari dataset folder (overrides the config); repeat it with "
+                        "a behaviour name each, e.g. --dataset expert.h5:expert --dataset medium.h5:medium, for "
+                        "one labelled mixture")
     t.add_argument("--env", help="environment id: mt10 or a gymnasium id (default: the file's env_id)")
     t.add_argument("--run-dir", required=True, type=Path)
     t.add_argument("--resume", action="store_true", help="continue from the run's checkpoints")
@@ -36,6 +39,7 @@ def _keys_epilog() -> str:
 
 
 def run(a) -> int:
+    from lwd_core.data.sources import join_spec
     from lwd_core.methods.registry import train_run
     from lwd_core.runs import RunDir
     cancel = CancelFlag().install()
@@ -44,7 +48,7 @@ def run(a) -> int:
             raise ConfigError("--resume continues the run's own config; use --set KEY=VALUE for what may change")
         cfg = RunDir(a.run_dir).config()
         if a.dataset:
-            cfg = cfg.replace(data={"dataset": str(a.dataset)})
+            cfg = cfg.replace(data={"dataset": join_spec(a.dataset)})
         if a.set:
             cfg = cfg.replace(**parse_set(a.set))
         gen = train_run(str(a.run_dir), cfg, resume=True, cancel=cancel)   # checked before anything is written

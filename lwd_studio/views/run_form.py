@@ -121,8 +121,8 @@ class RunForm(QDialog):
         self.state_cond.setChecked(c.ddpm.state_condition)
 
     def _dataset_info(self) -> str:
-        from lwd_core.data.hdf5 import load_dataset
-        ds = load_dataset(self.dataset.text().strip())
+        from lwd_core.data.sources import load_source
+        ds = load_source(self.dataset.text().strip())
         self._n_windows = len(ds.episode_bounds())
         names = ds.condition_names()
         self.tasks.setText(f"{len(names)}: {', '.join(names[:4])}{'…' if len(names) > 4 else ''}")

@@ -10,7 +10,7 @@ import torch
 
 from ...checkpoint import load_checkpoint
 from ...config import EvalConfig
-from ...data.hdf5 import load_dataset
+from ...data.sources import load_source
 from ...errors import LWDError, RunError
 from ...export import NumpyPolicyBatch
 from ...io import load_meta, load_tensors
@@ -185,7 +185,7 @@ class TrainedLWD:
         if not held:
             return []
         if self._heldout_ds is None:
-            self._heldout_ds = load_dataset(self.meta["dataset"])
+            self._heldout_ds = load_source(self.meta["dataset"])
         ds = self._heldout_ds
         b = ds.episode_bounds()
         lab = ds.episode_labels()

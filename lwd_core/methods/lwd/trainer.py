@@ -6,7 +6,8 @@ from typing import Iterator
 import torch
 
 from ...config import RunConfig
-from ...data.hdf5 import Dataset, load_dataset
+from ...data.hdf5 import Dataset
+from ...data.sources import load_source
 from ...data.windows import Windows, make_windows
 from ...errors import DatasetError
 from ...io import load_meta, save_tensors
@@ -40,7 +41,7 @@ def check_dataset_fits(run: RunDir, ds: Dataset) -> None:
 def train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRecord | PhaseEvent]:
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
-    ds = load_dataset(cfg.data.dataset)
+    ds = load_source(cfg.data.dataset)
     if resume:
         check_dataset_fits(run, ds)
     train_eps, held_eps = split_episodes(ds, cfg)
