@@ -34,9 +34,14 @@ class EvalProgress:
 def _summary(rows: list[dict], has_success: bool) -> dict:
     """Per condition: success rate, mean return, and mean score (each episode's best reward, e.g. PushT's
     coverage score)."""
-    return {"success": float(np.mean([r["success"] for r in rows])) if has_success else None,
-            "return": float(np.mean([r["return"] for r in rows])),
-            "score": float(np.mean([r["max_reward"] for r in rows])), "episodes": len(rows)}
+    out = {"success": float(np.mean([r["success"] for r in rows])) if has_success else None,
+           "return": float(np.mean([r["return"] for r in rows])),
+           "return_std": float(np.std([r["return"] for r in rows])),
+           "score": float(np.mean([r["max_reward"] for r in rows])), "episodes": len(rows)}
+    if rows and "stats" in rows[0]:          # per-episode statistics, e.g. foot contacts, for behaviour metrics
+        out["episode_stats"] = {k: [r["stats"][k] for r in rows] for k in rows[0]["stats"]}
+        out["episode_returns"] = [r["return"] for r in rows]
+    return out
 
 
 def evaluate_run(run_dir, cfg: EvalConfig, conditions: Sequence[str] | None = None,

@@ -60,6 +60,10 @@ class _Shard:
             succ[i] = bool(info.get("success", info.get("is_success", False)))
         return self.obs.copy(), rew, term, trunc, succ, actions
 
+    def stats(self) -> list[dict]:
+        """Each env's statistics of its current episode (suites whose envs offer `episode_stats()`)."""
+        return [e.episode_stats() if hasattr(e, "episode_stats") else {} for e in self.envs]
+
     def close(self) -> None:
         for envs in self.cache.values():
             for e in envs:
@@ -154,6 +158,15 @@ class EnvPool:
         out = self._call("step", [(None if actions is None else actions[self._split[i]], alive[self._split[i]])
                                   for i in self._busy], self._busy)
         return tuple(self._gather([o[j] for o in out]) for j in range(6))
+
+    def stats(self) -> list[dict]:
+        """Per episode (in episode order): its env's statistics, e.g. {"foot_contact": [...]} for locomotion."""
+        parts = self._call("stats", [() for _ in self._busy], self._busy)
+        out: list[dict] = [{} for _ in range(self.n)]
+        for i, p in zip(self._busy, parts):
+            for j, s in zip(self._split[i], p):
+                out[j] = s
+        return out
 
     def close(self) -> None:
         self._local.close()

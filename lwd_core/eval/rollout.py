@@ -84,6 +84,9 @@ def rollout_pool_steps(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarr
         yield t + 1
     out = [{"return": float(ret[i]), "success": bool(succ[i]), "length": int(length[i]),
             "max_reward": float(best[i]) if length[i] else 0.0} for i in range(B)]
+    for o, s in zip(out, pool.stats()):
+        if s:
+            o["stats"] = s                      # e.g. locomotion's per-foot contact fractions
     if record:
         O, A = np.stack(obs_l, 1), np.stack(act_l, 1)                  # (B, T, dim)
         for i in range(B):

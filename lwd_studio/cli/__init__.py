@@ -7,10 +7,10 @@ import os
 import sys
 import warnings
 
-from . import bench, collect, demo, eval, launch, reproduce, sample, train
+from . import bench, behaviours, collect, demo, eval, launch, reproduce, sample, train
 
 COMMANDS = {"launch": launch, "collect": collect, "train": train, "eval": eval, "sample": sample, "demo": demo,
-            "reproduce": reproduce, "bench": bench}
+            "reproduce": reproduce, "bench": bench, "behaviours": behaviours}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,169 @@
+"""`lwd-studio behaviours train`: the locomotion behaviour policies, following D4RL's definitions, trained with
+stable-baselines3 SAC (the `behaviours` extra; nothing else in the project needs it).
+
+- random: the randomly initialised actor (the snapshot at step 0);
+- expert: the best snapshot of the run (highest mean return of the deterministic actor, over 3 episodes);
+- medium: the snapshot, before the expert's, whose return is closest to a third of the expert's.
+
+Training resumes from its own checkpoints (SB3's model and replay buffer in WORK/ENV/), so a long run can be
+spread over several sittings: run the same command again, with a larger --steps to go further. Those checkpoints
+are SB3's own files (zip + pickle), written and read only by this command on this machine; the shipped policies
+are safetensors + JSON (`behaviours.py`)."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import LWDError
+from ..io import atomic_write_json
+from .behaviours import BehaviourActor, BehaviourPolicy, assets_dir, behaviour_path, normalized_score
+from .locomotion import LocomotionSuite, env_id_of
+
+SNAPSHOT_SEEDS = 900_000            # returns of snapshots use reset seeds no dataset or evaluation uses
+CARD_EPISODES = 10
+
+
+@dataclass(frozen=True)
+class BehaviourProgress:
+    env_id: str
+    step: int
+    total: int
+    message: str = ""
+
+
+def _sac():
+    try:
+        from stable_baselines3 import SAC
+    except ImportError:
+        raise LWDError("training behaviour policies needs stable-baselines3: pip install -e '.[behaviours]'") from None
+    return SAC
+
+
+def actor_policy(model, card: dict) -> BehaviourPolicy:
+    """The numpy copy of an SB3 SAC actor."""
+    a = model.actor
+    lin = [m for m in a.latent_pi if hasattr(m, "weight")]
+    np_ = (lambda t: t.detach().cpu().numpy().astype(np.float64))
+    return BehaviourPolicy([(np_(m.weight), np_(m.bias)) for m in lin], (np_(a.mu.weight), np_(a.mu.bias)),
+                           (np_(a.log_std.weight), np_(a.log_std.bias)), card)
+
+
+def policy_returns(env_id: str, policy: BehaviourPolicy, episodes: int, noisy: bool = False,
+                   seed_base: int = SNAPSHOT_SEEDS) -> np.ndarray:
+    suite = LocomotionSuite(env_id)
+    env = suite.make("expert")
+    actor = BehaviourActor(policy, noisy=noisy, seed=seed_base)
+    out = []
+    try:
+        for e in range(episodes):
+            obs, _ = env.reset(seed=seed_base + e)
+            total = 0.0
+            for _ in range(suite.episode_length()):
+                obs, r, term, trunc, _ = env.step(actor.act(obs))
+                total += r
+                if term or trunc:
+                    break
+            out.append(total)
+    finally:
+        env.close()
+    return np.asarray(out)
+
+
+def train_behaviours(env: str, steps: int, work_dir: Path, seed: int = 0, snapshot_every: int = 5000,
+                     snapshot_episodes: int = 3, out_dir: Path | None = None) -> Iterator[BehaviourProgress]:
+    """Train (or resume) SAC on `env` up to `steps` environment steps, snapshotting the actor every
+    `snapshot_every` steps, then choose and write the three behaviour policies. Yields progress."""
+    SAC = _sac()
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from .gym import make_gym
+    env_id = env_id_of(env)
+    wd = Path(work_dir) / env_id
+    (wd / "snapshots").mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)               # small MLPs: one thread is fastest, and leaves a core to MuJoCo
+    model_path, buf_path, log_path = wd / "sac.zip", wd / "replay.pkl", wd / "snapshots.json"
+    log = json.loads(log_path.read_text()) if log_path.exists() else []
+    if model_path.exists():
+        model = SAC.load(model_path, env=make_gym(env_id), device="cpu")
+        if buf_path.exists():
+            model.load_replay_buffer(buf_path)
+        yield BehaviourProgress(env_id, model.num_timesteps, steps, f"resumed at step {model.num_timesteps}")
+    else:
+        model = SAC("MlpPolicy", make_gym(env_id), seed=seed, device="cpu", verbose=0)
+    t0 = time.time()
+
+    def snapshot(step: int) -> dict:
+        pol = actor_policy(model, {})
+        rets = policy_returns(env_id, pol, snapshot_episodes)
+        pol.save(wd / "snapshots" / f"step{step:08d}.safetensors")
+        return {"step": step, "return_mean": float(rets.mean()), "return_std": float(rets.std())}
+
+    if not log:
+        log.append(snapshot(0))
+        atomic_write_json(log_path, log)
+    events: list[BehaviourProgress] = []
+
+    class Snap(BaseCallback):
+        def _on_step(self) -> bool:
+            n = self.model.num_timesteps
+            if n % snapshot_every == 0 and n > log[-1]["step"]:
+                log.append(snapshot(n))
+                atomic_write_json(log_path, log)
+                model.save(model_path)
+                model.save_replay_buffer(buf_path)
+                events.append(BehaviourProgress(env_id, n, steps, f"step {n}: return {log[-1]['return_mean']:.0f} "
+                                                f"({(time.time() - t0) / 60:.1f} min)"))
+            return True
+
+    chunk = snapshot_every
+    while model.num_timesteps < steps:
+        todo = min(chunk, steps - model.num_timesteps)
+        model.learn(todo, callback=Snap(), reset_num_timesteps=False, progress_bar=False)
+        yield from events
+        events.clear()
+        yield BehaviourProgress(env_id, model.num_timesteps, steps)
+    model.save(model_path)
+    model.save_replay_buffer(buf_path)
+    yield from write_levels(env_id, wd, log, int(model.num_timesteps), seed, out_dir)
+
+
+def choose_levels(log: list[dict]) -> dict[str, dict]:
+    """random = step 0; expert = the best snapshot; medium = the earlier snapshot closest to 1/3 of the expert's
+    return (D4RL's 'about one third')."""
+    random_ = next(s for s in log if s["step"] == 0)
+    expert = max((s for s in log if s["step"] > 0), key=lambda s: s["return_mean"], default=None)
+    if expert is None:
+        raise LWDError("no trained snapshot yet: train for at least one snapshot interval")
+    target = expert["return_mean"] / 3
+    earlier = [s for s in log if 0 < s["step"] < expert["step"]] or [expert]
+    medium = min(earlier, key=lambda s: abs(s["return_mean"] - target))
+    return {"expert": expert, "medium": medium, "random": random_}
+
+
+def write_levels(env_id: str, wd: Path, log: list[dict], train_steps: int, seed: int,
+                 out_dir: Path | None = None) -> Iterator[BehaviourProgress]:
+    """Measure the chosen snapshots over CARD_EPISODES episodes and ship them with their cards."""
+    out = Path(out_dir or assets_dir())
+    out.mkdir(parents=True, exist_ok=True)
+    for level, snap in choose_levels(log).items():
+        pol = BehaviourPolicy.load(wd / "snapshots" / f"step{snap['step']:08d}.safetensors")
+        det = policy_returns(env_id, pol, CARD_EPISODES, seed_base=SNAPSHOT_SEEDS + 1000)
+        noisy = policy_returns(env_id, pol, CARD_EPISODES, noisy=True, seed_base=SNAPSHOT_SEEDS + 2000)
+        # the card's return is the behaviour as it acts in the data, with its own noise (D4RL's random reference
+        # score, -280 on HalfCheetah, is such a return); the deterministic actor's return is kept beside it
+        pol.card = {"env": env_id, "level": level, "return_mean": float(noisy.mean()),
+                    "return_std": float(noisy.std()), "normalized_score": normalized_score(env_id, float(noisy.mean())),
+                    "mean_action_return_mean": float(det.mean()), "mean_action_return_std": float(det.std()),
+                    "train_steps": int(snap["step"]), "run_steps": train_steps, "seed": seed,
+                    "episodes": CARD_EPISODES, "algorithm": "SAC (stable-baselines3, default settings)",
+                    "obs_dim": pol.obs_dim, "act_dim": pol.act_dim}
+        pol.save(behaviour_path(env_id, level, out))
+        yield BehaviourProgress(env_id, train_steps, train_steps,
+                                f"{level}: return {noisy.mean():.0f} ± {noisy.std():.0f} (normalised "
+                                f"{pol.card['normalized_score']:.1f}), snapshot at step {snap['step']}")
