@@ -226,6 +226,15 @@ PRESET_TABLE: dict[str, dict[str, Any]] = {
                       "baseline": {"dp_size": "small", "horizon": 132, "n_obs": 2, "n_action": 8, "steps": 3000,
                                    "batch_size": 128, "lr": 3e-4, "ddim_steps": 10},
                       "eval": {"episodes": 50, "max_steps": 300}},
+    # locomotion behaviours (paper §4.1, Table 1): whole 1000-step trajectories, behaviour-conditioned diffusion;
+    # a smaller encoder than MT10's, since Ant's flattened trajectory is 111k numbers
+    "locomotion": {"name": "locomotion", "data": {"window": 0},
+                   "vae": {"steps": 3000, "states_per_window": 100, "encoder_hidden": [512, 256]},
+                   "ddpm": {"steps": 3000}, "eval": {"episodes": 32, "max_steps": 1000}},
+    # the paper's baseline: a behaviour-conditioned MLP, 5 hidden layers of 512, MSE on the same mixture
+    "locomotion-mlp": {"name": "locomotion-mlp", "method": "mlp_bc", "data": {"window": 0},
+                       "baseline": {"width": 512, "steps": 10000, "batch_size": 256},
+                       "eval": {"episodes": 32, "max_steps": 1000}},
     "tiny": {"name": "tiny", "log_every": 1, "checkpoint_every": 5, "data": {"window": 0},
              "vae": {"latent_dim": 16, "encoder_hidden": [64], "policy_hidden": [32, 32], "steps": 20,
                      "batch_size": 4, "states_per_window": 16},

@@ -62,6 +62,7 @@ def policy_returns(env_id: str, policy: BehaviourPolicy, episodes: int, noisy: b
     try:
         for e in range(episodes):
             obs, _ = env.reset(seed=seed_base + e)
+            actor.reset()
             total = 0.0
             for _ in range(suite.episode_length()):
                 obs, r, term, trunc, _ = env.step(actor.act(obs))

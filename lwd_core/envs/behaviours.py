@@ -133,16 +133,20 @@ def shipped(root: Path | None = None) -> list[dict]:
 
 class BehaviourActor:
     """A behaviour policy behind the scripted-expert contract (reset()/act(obs)), acting with its own noise when
-    `noisy` (the data's behaviour) or deterministically."""
+    `noisy` (the data's behaviour) or deterministically. The noise of an episode is seeded by `seed` and the
+    episode's first observation, so an episode is the same whichever worker steps it and whatever ran before."""
 
     def __init__(self, policy: BehaviourPolicy, noisy: bool = False, seed: int = 0):
-        self.policy, self.noisy = policy, noisy
-        self.rng = np.random.default_rng(seed)
+        self.policy, self.noisy, self.seed = policy, noisy, int(seed)
+        self.rng: np.random.Generator | None = None
 
     def reset(self) -> None:
-        pass
+        self.rng = None
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        if self.noisy:
-            return self.policy.sample(obs, self.rng)[0]
-        return self.policy.mean_action(obs)
+        if not self.noisy:
+            return self.policy.mean_action(obs)
+        if self.rng is None:
+            first = np.frombuffer(np.ascontiguousarray(obs, np.float64).tobytes(), np.uint32)
+            self.rng = np.random.default_rng([self.seed, *first.tolist()])
+        return self.policy.sample(obs, self.rng)[0]

@@ -4,7 +4,8 @@ are behaviours (expert / medium / random) rather than tasks.
 Every episode counts, per foot, the control steps on which that foot touches the floor (a MuJoCo contact between
 the foot geom and the floor geom after the step), and reports the fractions as its `foot_contact` statistic:
 HalfCheetah's back and front foot, Walker2d's right and left foot, Ant's four lower legs. The suite's "expert"
-for a condition is that behaviour's shipped policy (`behaviours.py`), acting deterministically."""
+for a condition is that behaviour's shipped policy (`behaviours.py`), acting as it does in the data: with its own
+Gaussian noise (the paper's random behaviour is "almost Gaussian noise"), seeded per episode."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ class LocomotionSuite:
         return EVAL_SEED_BASE + seed * 10_000 + episode
 
     def expert(self, condition: str) -> BehaviourActor:
-        return BehaviourActor(load_behaviour(self.env_id, condition), noisy=False)
+        return BehaviourActor(load_behaviour(self.env_id, condition), noisy=True)
 
 
 for _id in ENVS:
