@@ -21,7 +21,13 @@ import numpy as np
 
 from ..errors import LWDError
 from ..io import atomic_write_json
-from .behaviours import BehaviourActor, BehaviourPolicy, assets_dir, behaviour_path, normalized_score
+from .behaviours import (
+    BehaviourActor,
+    BehaviourPolicy,
+    assets_dir,
+    behaviour_path,
+    normalized_score,
+)
 from .locomotion import LocomotionSuite, env_id_of
 
 SNAPSHOT_SEEDS = 900_000            # returns of snapshots use reset seeds no dataset or evaluation uses

@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..schema import check_fields, setting
 from .behaviours import LEVELS, load_behaviour
 from .collect import CollectProgress, map_episodes
-from .locomotion import EPISODE_LENGTH, ENVS, SHORT, LocomotionSuite, env_id_of
+from .locomotion import ENVS, EPISODE_LENGTH, SHORT, LocomotionSuite, env_id_of
 from .registry import Collector, register_collector
 
 
