@@ -23,6 +23,7 @@ from lwd_core.methods.registry import curve_fallbacks, run_rows
 from lwd_core.runs import RunDir
 
 from .run_actions import RunFileActions
+from .views.behaviours import BehavioursView
 from .views.horizons import HorizonView
 from .views.latent_map import LatentMapView
 from .views.losses import LossView
@@ -57,6 +58,7 @@ class MainWindow(RunFileActions, QMainWindow):
         self.latents = LatentMapView()
         self.viewer = RolloutViewer()
         self.horizons = HorizonView(self.runs_dir)
+        self.behaviours = BehavioursView()
         self.banner = QLabel()
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fdecea; color: #8a1c1c; padding: 6px; border: 1px solid #f5c6cb;")
@@ -72,6 +74,7 @@ class MainWindow(RunFileActions, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.latents, "Latent map")
         self.tabs.addTab(self.horizons, "Action horizons")
+        self.tabs.addTab(self.behaviours, "Behaviours")
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.tabs)
         bottom.addWidget(self.viewer)
@@ -109,6 +112,7 @@ class MainWindow(RunFileActions, QMainWindow):
         self.latents.samples_requested.connect(self._on_samples_requested)
         self.horizons.play_requested.connect(self._on_play_requested)
         self.horizons.error.connect(self.show_error)
+        self.behaviours.error.connect(self.show_error)
 
         tb = self.addToolBar("main")
         tb.setMovable(False)
@@ -157,6 +161,7 @@ class MainWindow(RunFileActions, QMainWindow):
             self.latents.clear()
             if cur and self._is_trained(cur):
                 self.service.prepare(cur)
+            self.behaviours.set_run(cur, bool(cur) and self._is_trained(cur))
 
     @staticmethod
     def _is_trained(path: str) -> bool:
@@ -358,8 +363,9 @@ class MainWindow(RunFileActions, QMainWindow):
         if self.collector is not None:
             self.collector.wait(60_000)
         self.horizons.stop_sweep()
-        if self.horizons.worker is not None:
-            self.horizons.worker.wait(60_000)
+        for w in (self.horizons.worker, self.behaviours.worker):
+            if w is not None:
+                w.wait(60_000)
         self.service.stop()
 
     def closeEvent(self, ev) -> None:

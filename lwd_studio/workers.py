@@ -89,6 +89,24 @@ def study_worker(name: str, out, quick: bool = False, seeds: int | None = None, 
     return GeneratorWorker(make, parent)
 
 
+def eval_worker(run_dir: str, episodes: int, kinds, out_path, workers: int | None = None,
+                parent=None) -> GeneratorWorker:
+    """Evaluate a run's policy kinds with its own eval settings and `episodes` per condition, in the background;
+    the result is written (atomically) to out_path."""
+    def make(cancel):
+        import dataclasses
+
+        from lwd_core.eval.evaluate import evaluate_run
+        from lwd_core.io import atomic_write_json
+        from lwd_core.runs import RunDir
+        ecfg = dataclasses.replace(RunDir(run_dir).config().eval, episodes=int(episodes))
+        res: dict = {}
+        yield from evaluate_run(run_dir, ecfg, None, tuple(kinds), workers, result=res)
+        os.makedirs(os.path.dirname(os.fspath(out_path)), exist_ok=True)
+        atomic_write_json(out_path, res)
+    return GeneratorWorker(make, parent)
+
+
 @dataclass
 class RolloutJob:
     run_dir: str

@@ -140,6 +140,8 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
                episode_variation=suite.episode_variation, perturb=bool(cfg.perturb),
                action_horizon=int(cfg.action_horizon),
                seconds=time.perf_counter() - t0, n_params=trained.n_params, workers=workers, max_steps=max_steps)
+    if hasattr(suite, "foot_labels"):           # suites whose episodes report foot contacts name the feet
+        out["foot_labels"] = list(suite.foot_labels)
     if result is not None:
         result.update(out)
 

@@ -7,28 +7,18 @@ import sys
 import numpy as np
 import pytest
 
-from lwd_core.envs.behaviours import BehaviourPolicy, load_behaviour, normalized_score
+from lwd_core.envs.behaviours import load_behaviour, normalized_score
 from lwd_core.envs.registry import get_suite
 from lwd_core.errors import LWDError
 from lwd_core.eval.behaviour import LN2, histogram, js_divergence, sos_split
-
-
-def random_policy(obs_dim, act_dim, seed, hidden=(32, 32), card=None):
-    rng = np.random.default_rng(seed)
-    dims = [obs_dim, *hidden]
-    layers = [(rng.normal(0, 1 / np.sqrt(a), (b, a)), np.zeros(b)) for a, b in zip(dims[:-1], dims[1:])]
-    return BehaviourPolicy(layers, (rng.normal(0, 0.5, (act_dim, hidden[-1])), rng.normal(0, 0.5, act_dim)),
-                           (np.zeros((act_dim, hidden[-1])), np.full(act_dim, -1.0)), card or {})
+from tests.toy_behaviours import random_policy, write_behaviours
 
 
 @pytest.fixture
 def shipped(tmp_path, monkeypatch):
     """Three distinct (untrained) HalfCheetah behaviours in a temporary assets folder."""
     monkeypatch.setenv("LWD_BEHAVIOURS", str(tmp_path / "assets"))
-    for i, lv in enumerate(("expert", "medium", "random")):
-        random_policy(17, 6, i, card={"env": "HalfCheetah-v5", "level": lv}).save(
-            tmp_path / "assets" / f"HalfCheetah-v5-{lv}.safetensors")
-    return tmp_path / "assets"
+    return write_behaviours(tmp_path / "assets")
 
 
 def test_js_estimator_on_distributions_with_known_divergence():

@@ -1,0 +1,55 @@
+"""pytest-qt tests of the Behaviours view: a saved evaluation drawn at once, a background roll-out of a run."""
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from lwd_core.config import preset  # noqa: E402
+from lwd_studio.views.behaviours import BehavioursView  # noqa: E402
+from tests.toy_behaviours import write_behaviours  # noqa: E402
+
+
+def _fake_eval(levels=("expert", "medium", "random"), n=6):
+    rng = np.random.default_rng(0)
+    pc = lambda shift: {lv: {"return": float(100 * i + shift), "episodes": n,  # noqa: E731
+                             "episode_stats": {"foot_contact": rng.uniform(0, 1, (n, 2)).tolist()}}
+                        for i, lv in enumerate(levels)}
+    return {"episodes": n, "foot_labels": ["back foot", "front foot"],
+            "methods": {"expert": {"per_condition": pc(0)}, "lwd": {"per_condition": pc(5)}}}
+
+
+def test_a_saved_evaluation_is_drawn_with_its_divergences(qtbot, tmp_path):
+    v = BehavioursView()
+    qtbot.addWidget(v)
+    (tmp_path / "eval").mkdir()
+    v.set_run(str(tmp_path))
+    assert v.result is None and "press Roll out" in v.status.text()
+    (tmp_path / "eval" / "table1-lwd.json").write_text(json.dumps(_fake_eval()))
+    (tmp_path / "eval" / "behaviours.json").write_text("{not json")                  # ignored, not a crash
+    v.set_run(str(tmp_path))
+    scatters = [i for i in v.scatter.getPlotItem().items if hasattr(i, "points")]
+    assert len(scatters) == 6 and len(scatters[0].points()) == 6                      # 3 behaviours x 2 sets
+    assert v.status.text().count(": JS ") == 3 and "front foot" in v.scatter.getAxis("bottom").labelText
+
+
+def test_roll_out_a_trained_locomotion_run_in_the_background(qtbot, tmp_path, monkeypatch):
+    from lwd_core.data.hdf5 import save_dataset
+    from lwd_core.envs.locomotion_collect import LocomotionCollectConfig, collect_locomotion
+    from lwd_core.methods.registry import train_run
+    monkeypatch.setenv("LWD_BEHAVIOURS", str(write_behaviours(tmp_path / "assets")))
+    res: dict = {}
+    list(collect_locomotion(LocomotionCollectConfig(episodes=2, episode_length=30), 1, res))
+    save_dataset(res["dataset"], tmp_path / "hc.h5")
+    cfg = preset("tiny").replace(data={"dataset": str(tmp_path / "hc.h5")}, eval={"max_steps": 30})
+    list(train_run(str(tmp_path / "run"), cfg))
+    v = BehavioursView()
+    qtbot.addWidget(v)
+    v.set_run(str(tmp_path / "run"))
+    v.episodes.setValue(3)
+    with qtbot.waitSignal(v.evaluated, timeout=120_000):
+        v.roll_out(workers=1)
+    saved = json.loads((tmp_path / "run" / "eval" / "behaviours.json").read_text())
+    assert saved["foot_labels"] == ["back foot", "front foot"] and saved["episodes"] == 3
+    assert v.result is not None and v.status.text().count(": JS ") == 3 and v.roll_btn.isEnabled()
