@@ -77,8 +77,9 @@ def run_configs(a: StudyArgs, data: Path, seed: int, horizons: tuple[int, ...]) 
 
 
 def eval_config(a: StudyArgs, seed: int, h_a: int, perturb: bool) -> EvalConfig:
-    return EvalConfig(episodes=min(a.episodes, 4) if a.quick else a.episodes, seed=seed, max_steps=QUICK_EVAL_STEPS if a.quick else 300,
-                      action_horizon=h_a, perturb=perturb, ddim_steps=10 if a.quick else 50)
+    return EvalConfig(episodes=min(a.episodes, 4) if a.quick else a.episodes, seed=seed,
+                      max_steps=QUICK_EVAL_STEPS if a.quick else 300, action_horizon=h_a, perturb=perturb,
+                      ddim_steps=10 if a.quick else 50)
 
 
 def run(a: StudyArgs) -> Iterator[Any]:
