@@ -220,8 +220,8 @@ PRESET_TABLE: dict[str, dict[str, Any]] = {
                  "baseline": {"dp_size": "small", "horizon": 16, "n_obs": 2, "n_action": 8, "steps": 4000,
                               "batch_size": 256, "lr": 3e-4, "ddim_steps": 10},
                  "eval": {"episodes": 50, "max_steps": 300}},
-    # the same with a prediction horizon of 132 (>= n_obs - 1 + 128, a multiple of 4 for the U-Net), truncated to
-    # the action horizon at run time: the Fig. 9 sweep uses it for every H_a the 16-step model cannot hold
+    # the same for long chunks: a prediction horizon of 132 (>= n_obs - 1 + 128, a multiple of 4 for the U-Net) at
+    # batch 128; the Fig. 9 sweep trains one per H_a > 15, with the horizon set to that H_a's chunk
     "pusht-dp-long": {"name": "pusht-dp-long", "env_id": "pusht", "method": "diffusion_policy",
                       "baseline": {"dp_size": "small", "horizon": 132, "n_obs": 2, "n_action": 8, "steps": 3000,
                                    "batch_size": 128, "lr": 3e-4, "ddim_steps": 10},

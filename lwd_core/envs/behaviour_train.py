@@ -82,7 +82,8 @@ def policy_returns(env_id: str, policy: BehaviourPolicy, episodes: int, noisy: b
 
 
 def train_behaviours(env: str, steps: int, work_dir: Path, seed: int = 0, snapshot_every: int = 5000,
-                     snapshot_episodes: int = 3, out_dir: Path | None = None) -> Iterator[BehaviourProgress]:
+                     snapshot_episodes: int = 3, out_dir: Path | None = None,
+                     card_episodes: int = CARD_EPISODES) -> Iterator[BehaviourProgress]:
     """Train (or resume) SAC on `env` up to `steps` environment steps, snapshotting the actor every
     `snapshot_every` steps, then choose and write the three behaviour policies. Yields progress."""
     SAC = _sac()
@@ -137,7 +138,7 @@ def train_behaviours(env: str, steps: int, work_dir: Path, seed: int = 0, snapsh
         yield BehaviourProgress(env_id, model.num_timesteps, steps)
     model.save(model_path)
     model.save_replay_buffer(buf_path)
-    yield from write_levels(env_id, wd, log, int(model.num_timesteps), seed, out_dir)
+    yield from write_levels(env_id, wd, log, int(model.num_timesteps), seed, out_dir, card_episodes)
 
 
 def choose_levels(log: list[dict]) -> dict[str, dict]:
@@ -154,21 +155,21 @@ def choose_levels(log: list[dict]) -> dict[str, dict]:
 
 
 def write_levels(env_id: str, wd: Path, log: list[dict], train_steps: int, seed: int,
-                 out_dir: Path | None = None) -> Iterator[BehaviourProgress]:
-    """Measure the chosen snapshots over CARD_EPISODES episodes and ship them with their cards."""
+                 out_dir: Path | None = None, episodes: int = CARD_EPISODES) -> Iterator[BehaviourProgress]:
+    """Measure the chosen snapshots over `episodes` episodes (10 for the shipped cards) and ship them."""
     out = Path(out_dir or assets_dir())
     out.mkdir(parents=True, exist_ok=True)
     for level, snap in choose_levels(log).items():
         pol = BehaviourPolicy.load(wd / "snapshots" / f"step{snap['step']:08d}.safetensors")
-        det = policy_returns(env_id, pol, CARD_EPISODES, seed_base=SNAPSHOT_SEEDS + 1000)
-        noisy = policy_returns(env_id, pol, CARD_EPISODES, noisy=True, seed_base=SNAPSHOT_SEEDS + 2000)
+        det = policy_returns(env_id, pol, episodes, seed_base=SNAPSHOT_SEEDS + 1000)
+        noisy = policy_returns(env_id, pol, episodes, noisy=True, seed_base=SNAPSHOT_SEEDS + 2000)
         # the card's return is the behaviour as it acts in the data, with its own noise (D4RL's random reference
         # score, -280 on HalfCheetah, is such a return); the deterministic actor's return is kept beside it
         pol.card = {"env": env_id, "level": level, "return_mean": float(noisy.mean()),
                     "return_std": float(noisy.std()), "normalized_score": normalized_score(env_id, float(noisy.mean())),
                     "mean_action_return_mean": float(det.mean()), "mean_action_return_std": float(det.std()),
                     "train_steps": int(snap["step"]), "run_steps": train_steps, "seed": seed,
-                    "episodes": CARD_EPISODES, "algorithm": "SAC (stable-baselines3, default settings)",
+                    "episodes": episodes, "algorithm": "SAC (stable-baselines3, default settings)",
                     "obs_dim": pol.obs_dim, "act_dim": pol.act_dim}
         pol.save(behaviour_path(env_id, level, out))
         yield BehaviourProgress(env_id, train_steps, train_steps,

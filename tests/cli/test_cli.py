@@ -271,7 +271,7 @@ def test_reproduce_fig9_quick_then_resume_reuses_everything(tmp_path):
             assert [r["queries"] for r in rows] == [60, 8, 2], (m, cond)
             assert all(r["wall_per_episode"] > 0 and r["episodes"] == 4 for r in rows)
     assert (out / "fig9.png").read_bytes()[:4] == b"\x89PNG" and "H_a" in (out / "fig9.md").read_text()
-    evals = sorted((out / "evals").glob("*.json"))
+    evals = sorted(out.glob("*-s0/eval/fig9-*.json"))
     assert len(evals) == 12
     stamps = [p.stat().st_mtime_ns for p in evals]
     r = cli("reproduce", "fig9", "--quick", "--out", out, "--workers", "1", timeout=300)
@@ -284,3 +284,23 @@ def test_reproduce_fig9_wants_fifty_episodes_per_point(tmp_path):
     r = cli("reproduce", "fig9", "--out", tmp_path / "f9", "--episodes", "10")
     assert_one_line_error(r, "50 episodes")
     assert not (tmp_path / "f9").exists()
+
+
+def test_reproduce_table1_quick_on_one_env(tmp_path):
+    """The whole Table 1 pipeline at smoke scale, with untrained stand-in behaviour policies."""
+    import os
+
+    from tests.toy_behaviours import write_behaviours
+    env = {**os.environ, "LWD_BEHAVIOURS": str(write_behaviours(tmp_path / "assets"))}
+    r = subprocess.run([sys.executable, "-m", "lwd_studio", "reproduce", "table1", "--quick", "--envs", "halfcheetah",
+                        "--seeds", "1", "--workers", "1", "--out", tmp_path / "t1"], capture_output=True, text=True,
+                       timeout=900, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((tmp_path / "t1" / "table1.json").read_text())
+    js = res["envs"]["HalfCheetah-v5"]["js"]
+    assert set(js) == {"expert", "medium", "random"}
+    assert all(0 <= js[lv][c][0] <= np.log(2) + 1e-9 for lv in js for c in ("SOS", "MLP", "LWD", "VAE"))
+    assert set(res["targets"]) == {"lwd_below_mlp_expert_medium", "halfcheetah_at_or_below_sos"}
+    for f in ("table1_fig3_HalfCheetah-v5.png", "table1_fig4_HalfCheetah-v5.png", "table1_fig6_HalfCheetah-v5.png"):
+        assert (tmp_path / "t1" / f).read_bytes()[:4] == b"\x89PNG"
+    assert "paper SOS / MLP / LWD" in (tmp_path / "t1" / "table1.md").read_text()

@@ -93,8 +93,9 @@ def test_collect_a_behaviour_mixture_in_the_d4rl_layout(shipped, tmp_path):
 def test_sac_behaviours_train_resume_and_ship_three_levels(tmp_path):
     from lwd_core.envs.behaviour_train import choose_levels, train_behaviours
     out, wd = tmp_path / "assets", tmp_path / "work"
-    list(train_behaviours("halfcheetah", 300, wd, snapshot_every=150, snapshot_episodes=1, out_dir=out))
-    events = list(train_behaviours("halfcheetah", 450, wd, snapshot_every=150, snapshot_episodes=1, out_dir=out))
+    kw = dict(snapshot_every=150, snapshot_episodes=1, out_dir=out, card_episodes=1)
+    list(train_behaviours("halfcheetah", 300, wd, **kw))
+    events = list(train_behaviours("halfcheetah", 450, wd, **kw))
     assert events[0].message == "resumed at step 300"
     log = json.loads((wd / "HalfCheetah-v5" / "snapshots.json").read_text())
     assert [s["step"] for s in log] == [0, 150, 300, 450]

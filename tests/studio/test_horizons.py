@@ -65,7 +65,7 @@ def test_sweep_from_the_app_stops_resumably_resumes_and_plays_a_point(qtbot, tmp
         assert sig.args == ["cancelled"] and firsts[0].points_done == 1 and firsts[0].points_total == 6
         assert not (tmp_path / "sweep" / "fig9.json").exists() and v.start_btn.isEnabled()
         assert all(RunDir(p).status()["status"] == "finished" for p in (tmp_path / "sweep").glob("*-s0"))
-        assert len(list((tmp_path / "sweep" / "evals").glob("*.json"))) == 1        # kept, and reused below
+        assert len(list((tmp_path / "sweep").glob("*/eval/fig9-*.json"))) == 1     # kept, and reused below
         with qtbot.waitSignal(v.sweep_finished, timeout=300_000) as sig:
             v.start_sweep(workers=1)
         assert sig.args == ["finished"] and v.progress.value() == 6 and len(v.items) == 4
