@@ -143,6 +143,7 @@ def test_collect_pusht_writes_successful_varied_demonstrations(tmp_path):
         assert ds.infos["first_side"][s] in (-1, 1)
     assert ((ds.actions >= -1) & (ds.actions <= 1)).all()
     assert ds.attrs["success_rate"] == 1.0
+    assert sorted(ds.infos["first_side"][s] for s, _ in bounds) == [-1, 1, 1]      # both sides occur (seed 1)
 
 
 def _pushes(act, seed):
