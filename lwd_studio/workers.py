@@ -91,8 +91,8 @@ def study_worker(name: str, out, quick: bool = False, seeds: int | None = None, 
 
 def eval_worker(run_dir: str, episodes: int, kinds, out_path, workers: int | None = None,
                 parent=None) -> GeneratorWorker:
-    """Evaluate a run's policy kinds with its own eval settings and `episodes` per condition, in the background;
-    the result is written (atomically) to out_path."""
+    """Evaluate a run's policy kinds (None: all of them, with the suite's expert) with its own eval settings and
+    `episodes` per condition, in the background; the result is written (atomically) to out_path."""
     def make(cancel):
         import dataclasses
 
@@ -101,7 +101,7 @@ def eval_worker(run_dir: str, episodes: int, kinds, out_path, workers: int | Non
         from lwd_core.runs import RunDir
         ecfg = dataclasses.replace(RunDir(run_dir).config().eval, episodes=int(episodes))
         res: dict = {}
-        yield from evaluate_run(run_dir, ecfg, None, tuple(kinds), workers, result=res)
+        yield from evaluate_run(run_dir, ecfg, None, tuple(kinds) if kinds else None, workers, result=res)
         os.makedirs(os.path.dirname(os.fspath(out_path)), exist_ok=True)
         atomic_write_json(out_path, res)
     return GeneratorWorker(make, parent)

@@ -141,7 +141,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
 def point_of(ev: dict, label: str, kind: str, h: int, cond: str, seed: int, run_name: str) -> dict:
     pc = next(iter(ev["methods"][kind]["per_condition"].values()))
     queries = ev.get("diffusion_queries_per_episode", ev.get("queries_per_episode"))
-    return {"method": label, "horizon": h, "condition": cond, "seed": seed, "run": run_name,
+    return {"method": label, "kind": kind, "horizon": h, "condition": cond, "seed": seed, "run": run_name,
             "score": float(pc["score"]), "success": float(pc["success"]), "queries": float(queries),
             "wall_per_episode": float(ev["seconds"]) / max(1, int(ev["episodes"])), "episodes": int(ev["episodes"])}
 
@@ -163,7 +163,7 @@ def aggregate(points: list[dict], horizons, conditions) -> dict:
                              "queries": float(np.mean([p["queries"] for p in ps])),
                              "wall_per_episode": float(np.mean([p["wall_per_episode"] for p in ps])),
                              "seeds": len(ps), "episodes": sum(p["episodes"] for p in ps),
-                             "runs": [f"{p['run']}-s{p['seed']}" for p in ps]})
+                             "runs": [f"{p['run']}-s{p['seed']}" for p in ps], "kind": ps[0].get("kind", "")})
             best = max((r["score"] for r in rows), default=0.0)
             for r in rows:
                 r["relative"] = r["score"] / best if best > 0 else 0.0

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from lwd_core.eval.behaviour import js_divergence
 
@@ -19,8 +19,7 @@ from ..workers import eval_worker
 from .losses import PALETTE
 
 SAVED = ("behaviours.json", "table1-lwd.json")        # in a run's eval/ folder, newest first
-GENERATED = "lwd"                                       # the policy kind shown against the originals
-ORIGINAL = "expert"
+ORIGINAL = "expert"                  # evaluation's name for the suite's own policies: here the behaviours
 
 
 def load_behaviour_eval(run_dir: str | Path) -> dict | None:
@@ -32,7 +31,8 @@ def load_behaviour_eval(run_dir: str | Path) -> dict | None:
         try:
             ev = json.loads(p.read_text())
             m = ev["methods"]
-            if all("episode_stats" in pc for k in (ORIGINAL, GENERATED) for pc in m[k]["per_condition"].values()):
+            if len(m) > 1 and all("episode_stats" in pc for k in m for pc in m[k]["per_condition"].values()) \
+                    and ORIGINAL in m:
                 found.append((p.stat().st_mtime, ev))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
@@ -58,20 +58,25 @@ class BehavioursView(QWidget):
                                  "background, and save the result with the run")
         self.roll_btn.clicked.connect(self.roll_out)
         self.roll_btn.setEnabled(False)
+        self.kind = QComboBox()
+        self.kind.setToolTip("which of the run's policies to compare with the originals")
+        self.kind.currentIndexChanged.connect(lambda _: self.set_result(self.result, keep_kind=True))
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>Behaviours</b>"))
         top.addStretch(1)
+        top.addWidget(QLabel("compare"))
+        top.addWidget(self.kind)
         top.addWidget(QLabel("episodes"))
         top.addWidget(self.episodes)
         top.addWidget(self.roll_btn)
         self.scatter = pg.PlotWidget(background="w")
         self.scatter.showGrid(x=True, y=True, alpha=0.2)
-        self.scatter.setTitle("foot contacts per trajectory: ○ original, ✚ generated (LWD)", size="9pt")
+        self.scatter.setTitle("foot contacts per trajectory: ○ original, ✚ generated", size="9pt")
         self.scatter.setXRange(0, 1)
         self.scatter.setYRange(0, 1)
         self.scatter.addLegend(offset=(5, 5), labelTextSize="8pt")
         self.returns = pg.PlotWidget(background="w")
-        self.returns.setTitle("mean return: original (left) and LWD (right)", size="9pt")
+        self.returns.setTitle("mean return: original (left) and generated (right)", size="9pt")
         self.returns.showGrid(y=True, alpha=0.2)
         plots = QHBoxLayout()
         plots.addWidget(self.scatter, 3)
@@ -91,26 +96,34 @@ class BehavioursView(QWidget):
         if run_dir and ev is None:
             self.status.setText("No saved behaviour evaluation for this run: press Roll out.")
 
-    def set_result(self, ev: dict | None) -> None:
+    def set_result(self, ev: dict | None, keep_kind: bool = False) -> None:
         self.result = ev
+        if not keep_kind:
+            self.kind.blockSignals(True)
+            self.kind.clear()
+            self.kind.addItems([k for k in (ev or {}).get("methods", {}) if k != ORIGINAL])
+            self.kind.blockSignals(False)
         self.scatter.clear()
         self.scatter.getPlotItem().legend.clear()
         self.returns.clear()
         if not ev:
             return
         m = ev["methods"]
+        gen_kind = self.kind.currentText()
+        if gen_kind not in m:
+            return
         levels = list(m[ORIGINAL]["per_condition"])
         texts, x_ret, h_ret, brushes = [], [], [], []
         for i, lv in enumerate(levels):
             color = PALETTE[i % len(PALETTE)]
             orig = np.asarray(m[ORIGINAL]["per_condition"][lv]["episode_stats"]["foot_contact"])
-            gen = np.asarray(m[GENERATED]["per_condition"][lv]["episode_stats"]["foot_contact"])
+            gen = np.asarray(m[gen_kind]["per_condition"][lv]["episode_stats"]["foot_contact"])
             for pts, sym, name in ((orig, "o", f"{lv} original"), (gen, "+", f"{lv} LWD")):
                 self.scatter.addItem(pg.ScatterPlotItem(pts[:, 1], pts[:, 0], symbol=sym, size=9 if sym == "o" else 12,
                                                         pen=pg.mkPen(color), brush=pg.mkBrush(color + "66"), name=name))
             texts.append(f"{lv}: JS {js_divergence(orig, gen):.3f}")
             x_ret += [3 * i, 3 * i + 1]
-            h_ret += [m[ORIGINAL]["per_condition"][lv]["return"], m[GENERATED]["per_condition"][lv]["return"]]
+            h_ret += [m[ORIGINAL]["per_condition"][lv]["return"], m[gen_kind]["per_condition"][lv]["return"]]
             brushes += [pg.mkBrush(color), pg.mkBrush(color + "88")]
         self.returns.addItem(pg.BarGraphItem(x=x_ret, height=h_ret, width=0.9, brushes=brushes))
         self.returns.getAxis("bottom").setTicks([[(3 * i + 0.5, lv) for i, lv in enumerate(levels)]])
@@ -124,7 +137,7 @@ class BehavioursView(QWidget):
         if not self.run_dir or self.worker is not None:
             return
         run_dir = self.run_dir
-        self.worker = eval_worker(run_dir, self.episodes.value(), (ORIGINAL, GENERATED),
+        self.worker = eval_worker(run_dir, self.episodes.value(), None,
                                   Path(run_dir) / "eval" / SAVED[0], workers, parent=self)
         self.worker.item_produced.connect(lambda p: self.status.setText(
             f"rolling out {getattr(p, 'method', '')}: {getattr(p, 'done', 0):.1f} / {getattr(p, 'total', 0)}"))

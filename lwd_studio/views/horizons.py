@@ -28,7 +28,6 @@ from lwd_core.errors import LWDError
 from ..workers import study_worker
 
 COLORS = {"LWD": "#1f77b4", "DP": "#ff7f0e"}
-KINDS = {"LWD": "lwd", "DP": "diffusion_policy"}        # the policy kind each curve evaluated
 DASH = {"clean": Qt.SolidLine, "perturbed": Qt.DashLine}
 
 
@@ -201,11 +200,11 @@ class HorizonView(QWidget):
 
     def play_point(self, method: str, cond: str, row: dict) -> None:
         runs = row.get("runs") or []
-        if not runs or not self.result:
+        if not runs or not row.get("kind") or not self.result:
             self.error.emit("this result does not name its runs; rerun the sweep to play its points")
             return
         run_dir = str(Path(self.result.get("out", self.out.text())) / runs[0])
-        self.play_requested.emit({"run_dir": run_dir, "kind": KINDS.get(method, method), "horizon": row["horizon"],
+        self.play_requested.emit({"run_dir": run_dir, "kind": row["kind"], "horizon": row["horizon"],
                                   "perturb": cond == "perturbed", "label": f"{method} at H_a = {row['horizon']} ({cond})"})
 
     # ------------------------------------------------------------------ background sweep

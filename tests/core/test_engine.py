@@ -37,7 +37,8 @@ def test_registries_list_the_built_ins_and_the_test_suite():
     assert {"mt10", "toy"} <= set(collectors())
     assert type(get_suite("toy-maps")).__name__ == "ToySuite"       # registered by tests/toy_suite.py alone
     assert type(get_suite("mt10")).__name__ == "MT10Suite"
-    assert type(get_suite("HalfCheetah-v5")).__name__ == "GymSuite"  # any other id: the gymnasium fallback
+    assert type(get_suite("HalfCheetah-v5")).__name__ == "LocomotionSuite"
+    assert type(get_suite("Pendulum-v1")).__name__ == "GymSuite"     # any other id: the gymnasium fallback
 
 
 def test_nothing_in_the_app_or_cli_names_a_suite_or_a_method():

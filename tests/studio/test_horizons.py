@@ -11,7 +11,8 @@ from lwd_studio.views.horizons import HorizonView  # noqa: E402
 
 
 def _result(tmp_path):
-    pts = [{"method": m, "horizon": h, "condition": c, "seed": 0, "run": "lwd" if m == "LWD" else f"dp{16 if h < 16 else 132}",
+    pts = [{"method": m, "kind": "lwd" if m == "LWD" else "diffusion_policy", "horizon": h, "condition": c,
+            "seed": 0, "run": "lwd" if m == "LWD" else f"dp{16 if h < 16 else 132}",
             "score": 0.8 - 0.001 * h * (2 if m == "DP" else 1), "success": 0.5, "queries": 300 / h,
             "wall_per_episode": 0.05, "episodes": 50}
            for m in ("LWD", "DP") for c in ("clean", "perturbed") for h in (1, 8, 16, 32, 64, 128)]
