@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .data.sources import absolute_spec, file_digest, spec_exists, spec_fingerprint, spec_label
+from .data.sources import absolute_spec, spec_exists, spec_fingerprint, spec_label
 from .errors import DatasetError, RunError
 from .io import atomic_write_bytes, atomic_write_json, read_json, remove_stale_temp_files
 
@@ -24,13 +24,6 @@ STATUSES = ("created", "running", "finished", "failed", "cancelled")
 INTERRUPTED = "interrupted"            # derived by readers: "running" in the file, but its process is gone
 HEARTBEAT_S = 10.0                     # a running run rewrites status.json at least this often
 STALE_S = 600.0                        # a run on another host whose heartbeat is older than this is interrupted
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    try:
-        return file_digest(path)
-    except DatasetError as e:
-        raise RunError(str(e)) from None
 
 
 def _pid_alive(pid: int) -> bool:

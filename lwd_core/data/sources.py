@@ -10,6 +10,7 @@ A dataset spec is the string a run's config stores in `data.dataset`:
 On the CLI, `--dataset expert.h5:expert --dataset medium.h5:medium` builds the mixture spec."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -164,7 +165,6 @@ def spec_label(spec: str) -> str:
 def spec_fingerprint(spec: str) -> tuple[str, int]:
     """(sha256, bytes) of what a spec reads. A single file hashes as the file itself (as runs always recorded it);
     a directory or a mixture hashes each file's digest with its relative path and behaviour name."""
-    import hashlib
     sources = parse_spec(spec)
     if len(sources) == 1 and sources[0][1] is None and Path(sources[0][0]).is_file():
         return file_digest(sources[0][0]), Path(sources[0][0]).stat().st_size
@@ -179,7 +179,6 @@ def spec_fingerprint(spec: str) -> tuple[str, int]:
 
 
 def file_digest(path: str | os.PathLike) -> str:
-    import hashlib
     h = hashlib.sha256()
     try:
         with open(path, "rb") as f:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
+
 from ..data.hdf5 import save_dataset
 from ..errors import ConfigError
 from .registry import get_collector
@@ -49,6 +51,13 @@ def map_episodes(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int) ->
         yield from ex.map(fn, jobs)
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
+
+
+def end_flags(n: int, terminated: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(terminals, timeouts) of an n-step episode in the D4RL layout: its last step ends it one way or the other."""
+    term, tout = np.zeros(n, bool), np.zeros(n, bool)
+    term[-1], tout[-1] = terminated, not terminated
+    return term, tout
 
 
 def ensure_dataset(path: str | Path, source: str, cfg: Any, workers: int) -> Iterator[CollectProgress]:

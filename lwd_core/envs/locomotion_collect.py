@@ -16,7 +16,7 @@ from ..data.hdf5 import Dataset
 from ..errors import ConfigError
 from ..schema import check_fields, setting
 from .behaviours import LEVELS, load_behaviour
-from .collect import CollectProgress, map_episodes
+from .collect import CollectProgress, end_flags, map_episodes
 from .locomotion import ENVS, EPISODE_LENGTH, SHORT, LocomotionSuite, env_id_of
 from .registry import Collector, register_collector
 
@@ -91,10 +91,8 @@ def _episode(job) -> dict[str, np.ndarray]:
     out = {"obs": np.asarray(rows["obs"], np.float32), "act": np.asarray(rows["act"], np.float32),
            "mean": np.asarray(rows["mean"], np.float32), "rew": np.asarray(rows["rew"], np.float32),
            "qpos": np.asarray(rows["qpos"]), "qvel": np.asarray(rows["qvel"]), "feet": np.asarray(rows["feet"], bool),
-           "term": np.zeros(n, bool), "tout": np.zeros(n, bool), "label": np.full(n, li, np.int64),
-           "return": float(np.sum(rows["rew"]))}
-    out["term"][-1] = term
-    out["tout"][-1] = not term
+           "label": np.full(n, li, np.int64), "return": float(np.sum(rows["rew"]))}
+    out["term"], out["tout"] = end_flags(n, term)
     return out
 
 

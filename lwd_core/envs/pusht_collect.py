@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.hdf5 import Dataset
 from ..schema import check_fields, setting
-from .collect import CollectProgress, map_episodes
+from .collect import CollectProgress, end_flags, map_episodes
 from .pusht import ENV_ID, EPISODE_LENGTH, PushTSuite
 from .registry import Collector, register_collector
 
@@ -75,10 +75,9 @@ def _episode(job) -> dict[str, np.ndarray]:
     n = len(rows["obs"])
     out = {"obs": np.asarray(rows["obs"], np.float32), "act": np.asarray(rows["act"], np.float32),
            "rew": np.asarray(rows["rew"], np.float32), "success": np.asarray(rows["success"], bool),
-           "coverage": np.asarray(rows["coverage"], np.float32), "term": np.zeros(n, bool),
-           "tout": np.zeros(n, bool), "side": np.full(n, side, np.int64), "seed": np.full(n, seed, np.int64)}
-    out["term"][-1] = term
-    out["tout"][-1] = not term
+           "coverage": np.asarray(rows["coverage"], np.float32), "side": np.full(n, side, np.int64),
+           "seed": np.full(n, seed, np.int64)}
+    out["term"], out["tout"] = end_flags(n, term)
     return out
 
 

@@ -101,15 +101,13 @@ def run(a: StudyArgs) -> Iterator[Any]:
         for name, cfg in cfgs.items():
             if a.cancel() or not (yield from ensure_trained(a.out / f"{name}-s{seed}", cfg, f"fig9 {name} seed {seed}",
                                                            a.cancel)):
-                yield StudyEvent("fig9 stopped; rerun the command to resume", status="cancelled")
-                return StudyResult(False)
+                return (yield from _stopped())
             train_s[name] = train_s.get(name, 0.0) + train_seconds(RunDir(a.out / f"{name}-s{seed}"))
         for cond, perturb in conditions.items():
             for h in horizons:
                 for label, kind in METHODS.items():
                     if a.cancel():
-                        yield StudyEvent("fig9 stopped; rerun the command to resume", status="cancelled")
-                        return StudyResult(False)
+                        return (yield from _stopped())
                     name = "lwd" if label == "LWD" else f"dp{dp_horizon(h, n_obs)}"
                     run_dir = a.out / f"{name}-s{seed}"
                     path = run_dir / "eval" / f"fig9-h{h}-{cond}.json"
@@ -119,8 +117,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
                     ev = yield from cancellable(cached_eval(run_dir, eval_config(a, seed, h, perturb), (kind,),
                                                             path, a.workers), a.cancel)
                     if ev is None:
-                        yield StudyEvent("fig9 stopped; rerun the command to resume", status="cancelled")
-                        return StudyResult(False)
+                        return (yield from _stopped())
                     point = point_of(ev, label, kind, h, cond, seed, name)
                     points.append(point)
                     yield StudyEvent(f"{label} H_a={h} {cond}: score {point['score']:.3f}, success "
@@ -136,6 +133,11 @@ def run(a: StudyArgs) -> Iterator[Any]:
     md = markdown(res)
     files = write_report(a.out, "fig9", res, md, figure(res))
     return StudyResult(True, files, md)
+
+
+def _stopped() -> Iterator[Any]:
+    yield StudyEvent("fig9 stopped; rerun the command to resume", status="cancelled")
+    return StudyResult(False)
 
 
 def point_of(ev: dict, label: str, kind: str, h: int, cond: str, seed: int, run_name: str) -> dict:

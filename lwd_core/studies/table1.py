@@ -87,8 +87,10 @@ def run(a: StudyArgs) -> Iterator[Any]:
                                                    episode_length=scale["episode_length"])
         yield from ensure_dataset(data, "locomotion", ccfg, a.workers)
         per_seed: list[dict] = []
+        has_snippets = False
         for seed in range(a.seeds):
             cfgs = configs(env_id, data, seed, a.quick)
+            has_snippets |= "snippets" in cfgs
             for name, cfg in cfgs.items():
                 if a.cancel() or not (yield from ensure_trained(a.out / f"{name}-{env_id}-s{seed}", cfg,
                                                                f"table1 {name} {env_id} seed {seed}", a.cancel)):
@@ -109,7 +111,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
             per_seed.append(seed_result(ev))
         res["envs"][env_id] = aggregate(per_seed)
         figs += [str(p) for p in env_figures(a.out, env_id, per_seed[0], res["envs"][env_id])]
-        if "snippets" in configs(env_id, data, 0, a.quick):
+        if has_snippets:
             figs.append(str(fig6(a.out, env_id)))
         yield StudyEvent(f"{env_id}: " + "; ".join(f"{lv} LWD {res['envs'][env_id]['js'][lv]['LWD'][0]:.3f}"
                                                    for lv in LEVELS))
