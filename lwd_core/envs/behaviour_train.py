@@ -2,8 +2,12 @@
 stable-baselines3 SAC (the `behaviours` extra; nothing else in the project needs it).
 
 - random: the randomly initialised actor (the snapshot at step 0);
-- expert: the best snapshot of the run (highest mean return of the deterministic actor, over 3 episodes);
+- expert: the best snapshot of the run;
 - medium: the snapshot, before the expert's, whose return is closest to a third of the expert's.
+
+Snapshots are ranked by their *behaviour* return: the actor acting with its own noise, as it does in the data,
+over 10 episodes. Early in training SAC's noise is wide, so the deterministic return ranks them differently: on
+Ant a snapshot whose mean action ran well fell over with its noise, and expert and medium came out alike.
 
 Training resumes from its own checkpoints (SB3's model and replay buffer in WORK/ENV/), so a long run can be
 spread over several sittings: run the same command again, with a larger --steps to go further. Those checkpoints
@@ -32,6 +36,7 @@ from .locomotion import LocomotionSuite, env_id_of
 
 SNAPSHOT_SEEDS = 900_000            # returns of snapshots use reset seeds no dataset or evaluation uses
 CARD_EPISODES = 10
+RANK_KEY = "behaviour_return_mean"  # the noisy return every snapshot is ranked by (cached in snapshots.json)
 
 
 @dataclass(frozen=True)
@@ -141,16 +146,33 @@ def train_behaviours(env: str, steps: int, work_dir: Path, seed: int = 0, snapsh
     yield from write_levels(env_id, wd, log, int(model.num_timesteps), seed, out_dir, card_episodes)
 
 
-def choose_levels(log: list[dict]) -> dict[str, dict]:
+def measure_snapshots(env_id: str, wd: Path, log: list[dict], episodes: int = CARD_EPISODES) -> list[dict]:
+    """Add each snapshot's behaviour (noisy) return over `episodes` episodes to `log`, where it is missing, and
+    save the log. Uses reset seeds of their own, so the cards' returns are measured on episodes the choice never
+    saw."""
+    changed = False
+    for snap in log:
+        if RANK_KEY not in snap or snap.get("behaviour_episodes") != episodes:
+            pol = BehaviourPolicy.load(wd / "snapshots" / f"step{snap['step']:08d}.safetensors")
+            rets = policy_returns(env_id, pol, episodes, noisy=True, seed_base=SNAPSHOT_SEEDS + 3000)
+            snap.update({RANK_KEY: float(rets.mean()), "behaviour_return_std": float(rets.std()),
+                         "behaviour_episodes": episodes})
+            changed = True
+    if changed:
+        atomic_write_json(wd / "snapshots.json", log)
+    return log
+
+
+def choose_levels(log: list[dict], key: str = RANK_KEY) -> dict[str, dict]:
     """random = step 0; expert = the best snapshot; medium = the earlier snapshot closest to 1/3 of the expert's
-    return (D4RL's 'about one third')."""
+    return (D4RL's 'about one third'), all by `key`."""
     random_ = next(s for s in log if s["step"] == 0)
-    expert = max((s for s in log if s["step"] > 0), key=lambda s: s["return_mean"], default=None)
+    expert = max((s for s in log if s["step"] > 0), key=lambda s: s[key], default=None)
     if expert is None:
         raise LWDError("no trained snapshot yet: train for at least one snapshot interval")
-    target = expert["return_mean"] / 3
+    target = expert[key] / 3
     earlier = [s for s in log if 0 < s["step"] < expert["step"]] or [expert]
-    medium = min(earlier, key=lambda s: abs(s["return_mean"] - target))
+    medium = min(earlier, key=lambda s: abs(s[key] - target))
     return {"expert": expert, "medium": medium, "random": random_}
 
 
@@ -159,6 +181,8 @@ def write_levels(env_id: str, wd: Path, log: list[dict], train_steps: int, seed:
     """Measure the chosen snapshots over `episodes` episodes (10 for the shipped cards) and ship them."""
     out = Path(out_dir or assets_dir())
     out.mkdir(parents=True, exist_ok=True)
+    yield BehaviourProgress(env_id, train_steps, train_steps, f"measuring {len(log)} snapshots' behaviour returns")
+    measure_snapshots(env_id, wd, log, episodes)
     for level, snap in choose_levels(log).items():
         pol = BehaviourPolicy.load(wd / "snapshots" / f"step{snap['step']:08d}.safetensors")
         det = policy_returns(env_id, pol, episodes, seed_base=SNAPSHOT_SEEDS + 1000)

@@ -103,7 +103,8 @@ def test_sac_behaviours_train_resume_and_ship_three_levels(tmp_path):
         card = json.loads((out / f"HalfCheetah-v5-{lv}.json").read_text())
         assert set(card) >= {"env", "level", "return_mean", "return_std", "normalized_score", "train_steps", "seed"}
     assert json.loads((out / "HalfCheetah-v5-random.json").read_text())["train_steps"] == 0
+    assert all(s["behaviour_episodes"] == 1 and "behaviour_return_mean" in s for s in log)
     picked = choose_levels([{"step": 0, "return_mean": -300}, {"step": 5, "return_mean": 900},
                             {"step": 10, "return_mean": 2100}, {"step": 15, "return_mean": 3000},
-                            {"step": 20, "return_mean": 2800}])
+                            {"step": 20, "return_mean": 2800}], key="return_mean")
     assert (picked["expert"]["step"], picked["medium"]["step"], picked["random"]["step"]) == (15, 5, 0)
