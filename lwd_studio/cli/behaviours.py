@@ -8,7 +8,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("behaviours", help="train or list the locomotion behaviour policies (expert/medium/random)")
     which = p.add_subparsers(dest="action", required=True)
     t = which.add_parser("train", help="SAC (stable-baselines3, the `behaviours` extra); resumes where it stopped")
-    t.add_argument("--env", default="all", help="halfcheetah, walker2d, ant, or all (default)")
+    t.add_argument("--env", default="all", help="halfcheetah, walker2d, ant, a comma-separated list of them, or all (default)")
     t.add_argument("--steps", type=int, default=100_000, help="environment steps of SAC in total (default 100000)")
     t.add_argument("--work-dir", type=Path, default=Path("behaviour-training"),
                    help="SAC checkpoints and snapshots, kept for resuming (default ./behaviour-training)")
@@ -34,7 +34,7 @@ def run(a) -> int:
     from lwd_core.envs.locomotion import ENVS, env_id_of
     if a.steps <= 0 or a.snapshot_every <= 0:
         raise ConfigError("--steps and --snapshot-every must be > 0")
-    envs = list(ENVS) if a.env == "all" else [env_id_of(a.env)]
+    envs = list(ENVS) if a.env == "all" else [env_id_of(e.strip()) for e in a.env.split(",") if e.strip()]
     for env in envs:
         for ev in train_behaviours(env, a.steps, a.work_dir, a.seed, a.snapshot_every, out_dir=a.out):
             if ev.message:

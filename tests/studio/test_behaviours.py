@@ -53,3 +53,34 @@ def test_roll_out_a_trained_locomotion_run_in_the_background(qtbot, tmp_path, mo
     saved = json.loads((tmp_path / "run" / "eval" / "behaviours.json").read_text())
     assert saved["foot_labels"] == ["back foot", "front foot"] and saved["episodes"] == 3
     assert v.result is not None and v.status.text().count(": JS ") == 3 and v.roll_btn.isEnabled()
+
+
+def test_latent_map_of_a_locomotion_run_colours_by_behaviour_and_plays_a_point(qtbot, tmp_path, monkeypatch):
+    """The latent map works for locomotion runs: one point per trajectory, labelled by its behaviour, and a click
+    renders that decoded policy running in HalfCheetah in the embedded view."""
+    from lwd_core.data.hdf5 import save_dataset
+    from lwd_core.envs.locomotion_collect import LocomotionCollectConfig, collect_locomotion
+    from lwd_core.methods.registry import train_run
+    from lwd_studio.main_window import MainWindow
+    monkeypatch.setenv("LWD_BEHAVIOURS", str(write_behaviours(tmp_path / "assets")))
+    res: dict = {}
+    list(collect_locomotion(LocomotionCollectConfig(episodes=2, episode_length=30), 1, res))
+    save_dataset(res["dataset"], tmp_path / "hc.h5")
+    cfg = preset("tiny").replace(name="hc", data={"dataset": str(tmp_path / "hc.h5")}, eval={"max_steps": 30})
+    list(train_run(str(tmp_path / "runs" / "hc"), cfg))
+    w = MainWindow(tmp_path / "runs", confirm=lambda t: True)
+    qtbot.addWidget(w)
+    w.service.max_steps = 20
+    try:
+        with qtbot.waitSignal(w.service.envs_warmed, timeout=60_000):
+            w.runs.select_path(str(tmp_path / "runs" / "hc"))
+        assert w.map is not None and len(w.map.coords) == 6                 # 3 behaviours x 2 trajectories
+        conds = sorted(w.map.tooltip(i).split("condition: ")[1].split("\n")[0] for i in range(6))
+        assert conds == ["expert", "expert", "medium", "medium", "random", "random"]
+        w.latents.click_point(4)
+        qtbot.waitUntil(lambda: len(w.viewer.frames) > 0, timeout=20_000)
+        qtbot.waitUntil(lambda: not w.viewer.live, timeout=60_000)
+        f = w.viewer.frames[-1]
+        assert f.ndim == 3 and f.shape[2] == 3 and f.std() > 5              # a rendered cheetah, not a blank frame
+    finally:
+        w.shutdown()
