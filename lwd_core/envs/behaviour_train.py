@@ -5,6 +5,10 @@ stable-baselines3 SAC (the `behaviours` extra; nothing else in the project needs
 - expert: the best snapshot of the run;
 - medium: the snapshot, before the expert's, whose return is closest to a third of the expert's.
 
+Snapshots that spend most of their behaviour's steps upside down are not chosen as expert or medium: short
+SAC runs on HalfCheetah often learn to run on their back, a gait whose feet never touch the floor (so the study's
+foot-contact metric says nothing about it), and D4RL's policies run upright.
+
 Snapshots are ranked by their *behaviour* return: the actor acting with its own noise, as it does in the data,
 over 10 episodes. Early in training SAC's noise is wide, so the deterministic return ranks them differently: on
 Ant a snapshot whose mean action ran well fell over with its noise, and expert and medium came out alike.
@@ -37,6 +41,7 @@ from .locomotion import LocomotionSuite, env_id_of
 SNAPSHOT_SEEDS = 900_000            # returns of snapshots use reset seeds no dataset or evaluation uses
 CARD_EPISODES = 10
 RANK_KEY = "behaviour_return_mean"  # the noisy return every snapshot is ranked by (cached in snapshots.json)
+MAX_FLIPPED = 0.5                   # expert and medium spend at most this fraction of their steps upside down
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,16 @@ def actor_policy(model, card: dict) -> BehaviourPolicy:
 
 def policy_returns(env_id: str, policy: BehaviourPolicy, episodes: int, noisy: bool = False,
                    seed_base: int = SNAPSHOT_SEEDS) -> np.ndarray:
+    return policy_rollouts(env_id, policy, episodes, noisy, seed_base)[0]
+
+
+def policy_rollouts(env_id: str, policy: BehaviourPolicy, episodes: int, noisy: bool = False,
+                    seed_base: int = SNAPSHOT_SEEDS) -> tuple[np.ndarray, np.ndarray]:
+    """(returns, fraction of steps upside down) of `episodes` episodes."""
     suite = LocomotionSuite(env_id)
     env = suite.make("expert")
     actor = BehaviourActor(policy, noisy=noisy, seed=seed_base)
-    out = []
+    out, flipped = [], []
     try:
         for e in range(episodes):
             obs, _ = env.reset(seed=seed_base + e)
@@ -81,9 +92,10 @@ def policy_returns(env_id: str, policy: BehaviourPolicy, episodes: int, noisy: b
                 if term or trunc:
                     break
             out.append(total)
+            flipped.append(env.episode_stats()["flipped"])
     finally:
         env.close()
-    return np.asarray(out)
+    return np.asarray(out), np.asarray(flipped)
 
 
 def train_behaviours(env: str, steps: int, work_dir: Path, seed: int = 0, snapshot_every: int = 5000,
@@ -152,11 +164,11 @@ def measure_snapshots(env_id: str, wd: Path, log: list[dict], episodes: int = CA
     saw."""
     changed = False
     for snap in log:
-        if RANK_KEY not in snap or snap.get("behaviour_episodes") != episodes:
+        if RANK_KEY not in snap or "behaviour_flipped" not in snap or snap.get("behaviour_episodes") != episodes:
             pol = BehaviourPolicy.load(wd / "snapshots" / f"step{snap['step']:08d}.safetensors")
-            rets = policy_returns(env_id, pol, episodes, noisy=True, seed_base=SNAPSHOT_SEEDS + 3000)
+            rets, flipped = policy_rollouts(env_id, pol, episodes, noisy=True, seed_base=SNAPSHOT_SEEDS + 3000)
             snap.update({RANK_KEY: float(rets.mean()), "behaviour_return_std": float(rets.std()),
-                         "behaviour_episodes": episodes})
+                         "behaviour_flipped": float(flipped.mean()), "behaviour_episodes": episodes})
             changed = True
     if changed:
         atomic_write_json(wd / "snapshots.json", log)
@@ -165,13 +177,18 @@ def measure_snapshots(env_id: str, wd: Path, log: list[dict], episodes: int = CA
 
 def choose_levels(log: list[dict], key: str = RANK_KEY) -> dict[str, dict]:
     """random = step 0; expert = the best snapshot; medium = the earlier snapshot closest to 1/3 of the expert's
-    return (D4RL's 'about one third'), all by `key`."""
+    return (D4RL's 'about one third'), all by `key`, among the trained snapshots that run upright."""
     random_ = next(s for s in log if s["step"] == 0)
-    expert = max((s for s in log if s["step"] > 0), key=lambda s: s[key], default=None)
-    if expert is None:
+    trained = [s for s in log if s["step"] > 0]
+    upright = [s for s in trained if s.get("behaviour_flipped", 0.0) <= MAX_FLIPPED]
+    if not trained:
         raise LWDError("no trained snapshot yet: train for at least one snapshot interval")
+    if not upright:
+        raise LWDError(f"every trained snapshot spends more than {MAX_FLIPPED:.0%} of its steps upside down: train "
+                       "again with another --seed in a new --work-dir")
+    expert = max(upright, key=lambda s: s[key])
     target = expert[key] / 3
-    earlier = [s for s in log if 0 < s["step"] < expert["step"]] or [expert]
+    earlier = [s for s in upright if s["step"] < expert["step"]] or [expert]
     medium = min(earlier, key=lambda s: abs(s[key] - target))
     return {"expert": expert, "medium": medium, "random": random_}
 
@@ -186,16 +203,18 @@ def write_levels(env_id: str, wd: Path, log: list[dict], train_steps: int, seed:
     for level, snap in choose_levels(log).items():
         pol = BehaviourPolicy.load(wd / "snapshots" / f"step{snap['step']:08d}.safetensors")
         det = policy_returns(env_id, pol, episodes, seed_base=SNAPSHOT_SEEDS + 1000)
-        noisy = policy_returns(env_id, pol, episodes, noisy=True, seed_base=SNAPSHOT_SEEDS + 2000)
+        noisy, flipped = policy_rollouts(env_id, pol, episodes, noisy=True, seed_base=SNAPSHOT_SEEDS + 2000)
         # the card's return is the behaviour as it acts in the data, with its own noise (D4RL's random reference
         # score, -280 on HalfCheetah, is such a return); the deterministic actor's return is kept beside it
         pol.card = {"env": env_id, "level": level, "return_mean": float(noisy.mean()),
                     "return_std": float(noisy.std()), "normalized_score": normalized_score(env_id, float(noisy.mean())),
                     "mean_action_return_mean": float(det.mean()), "mean_action_return_std": float(det.std()),
-                    "train_steps": int(snap["step"]), "run_steps": train_steps, "seed": seed,
+                    "flipped_fraction": float(flipped.mean()), "train_steps": int(snap["step"]),
+                    "run_steps": train_steps, "seed": seed,
                     "episodes": episodes, "algorithm": "SAC (stable-baselines3, default settings)",
                     "obs_dim": pol.obs_dim, "act_dim": pol.act_dim}
         pol.save(behaviour_path(env_id, level, out))
         yield BehaviourProgress(env_id, train_steps, train_steps,
                                 f"{level}: return {noisy.mean():.0f} ± {noisy.std():.0f} (normalised "
-                                f"{pol.card['normalized_score']:.1f}), snapshot at step {snap['step']}")
+                                f"{pol.card['normalized_score']:.1f}), upside down {flipped.mean():.0%} of its steps, "
+                                f"snapshot at step {snap['step']}")

@@ -3,7 +3,9 @@ are behaviours (expert / medium / random) rather than tasks.
 
 Every episode counts, per foot, the control steps on which that foot touches the floor (a MuJoCo contact between
 the foot geom and the floor geom after the step), and reports the fractions as its `foot_contact` statistic:
-HalfCheetah's back and front foot, Walker2d's right and left foot, Ant's four lower legs. The suite's "expert"
+HalfCheetah's back and front foot, Walker2d's right and left foot, Ant's four lower legs. It also reports the
+fraction of steps the torso spent upside down (`flipped`: its z axis pointing below the horizon). Short SAC runs
+on HalfCheetah often learn to run on their back, where no foot touches the floor and foot contacts say nothing. The suite's "expert"
 for a condition is that behaviour's shipped policy (`behaviours.py`), acting as it does in the data: with its own
 Gaussian noise (the paper's random behaviour is "almost Gaussian noise"), seeded per episode."""
 from __future__ import annotations
@@ -49,7 +51,9 @@ class LocomotionEnv(GymEnv):
         if min(ids) < 0:
             raise LWDError(f"{env.spec.id if env.spec else env}: missing geoms {('floor', *feet)}")
         self.floor, self.feet = ids[0], np.array(ids[1:])
+        self.torso = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, "torso")
         self.contacts = np.zeros(len(feet))
+        self.flipped = 0
         self.steps = 0
 
     def foot_contacts(self) -> np.ndarray:
@@ -60,8 +64,13 @@ class LocomotionEnv(GymEnv):
         other = np.concatenate([g2[g1 == self.floor], g1[g2 == self.floor]])
         return np.isin(self.feet, other)
 
+    def is_flipped(self) -> bool:
+        """Whether the torso is upside down now: the world z component of its own z axis (xmat[2, 2]) < 0."""
+        return bool(self.env.unwrapped.data.xmat[self.torso, 8] < 0)
+
     def reset(self, seed=None):
         self.contacts[:] = 0
+        self.flipped = 0
         self.steps = 0
         return super().reset(seed)
 
@@ -69,12 +78,14 @@ class LocomotionEnv(GymEnv):
         o, r, term, trunc, info = super().step(a)
         feet = self.foot_contacts()
         self.contacts += feet
+        self.flipped += self.is_flipped()
         self.steps += 1
         info["feet"] = feet
         return o, r, term, trunc, info
 
     def episode_stats(self) -> dict:
-        return {"foot_contact": (self.contacts / max(1, self.steps)).tolist()}
+        n = max(1, self.steps)
+        return {"foot_contact": (self.contacts / n).tolist(), "flipped": self.flipped / n}
 
 
 @dataclass(frozen=True)

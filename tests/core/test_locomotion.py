@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lwd_core.envs.behaviours import load_behaviour, normalized_score
+from lwd_core.envs.locomotion import LocomotionSuite
 from lwd_core.envs.registry import get_suite
 from lwd_core.errors import LWDError
 from lwd_core.eval.behaviour import LN2, histogram, js_divergence, sos_split
@@ -108,3 +109,30 @@ def test_sac_behaviours_train_resume_and_ship_three_levels(tmp_path):
                             {"step": 10, "return_mean": 2100}, {"step": 15, "return_mean": 3000},
                             {"step": 20, "return_mean": 2800}], key="return_mean")
     assert (picked["expert"]["step"], picked["medium"]["step"], picked["random"]["step"]) == (15, 5, 0)
+
+
+def test_flipped_snapshots_are_never_expert_or_medium():
+    from lwd_core.envs.behaviour_train import choose_levels
+    log = [{"step": 0, "r": -300, "behaviour_flipped": 0.3}, {"step": 5, "r": 300, "behaviour_flipped": 0.0},
+           {"step": 10, "r": 900, "behaviour_flipped": 0.1}, {"step": 15, "r": 3000, "behaviour_flipped": 0.9}]
+    picked = choose_levels(log, key="r")
+    assert (picked["expert"]["step"], picked["medium"]["step"], picked["random"]["step"]) == (10, 5, 0)
+    with pytest.raises(LWDError, match="upside down"):
+        choose_levels([log[0], log[3]], key="r")
+
+
+def test_a_cheetah_on_its_back_counts_as_flipped():
+    """The torso's orientation decides: set HalfCheetah's root pitch to pi (on its back) and it is flipped."""
+    env = LocomotionSuite("HalfCheetah-v5").make("expert")
+    try:
+        env.reset(seed=0)
+        assert not env.is_flipped()
+        u = env.env.unwrapped
+        qpos, qvel = u.data.qpos.copy(), u.data.qvel.copy()
+        qpos[1], qpos[2] = 0.5, np.pi
+        u.set_state(qpos, qvel)
+        assert env.is_flipped()
+        env.step(np.zeros(6, np.float32))
+        assert env.episode_stats()["flipped"] == 1.0
+    finally:
+        env.close()
