@@ -40,6 +40,16 @@ def env_id_of(name: str) -> str:
     raise LWDError(f"unknown locomotion env {name!r}; choose from {', '.join(SHORT)}")
 
 
+def upside_down(data, torso: int) -> bool:
+    """Whether body `torso` is upside down: the world z component of its own z axis (xmat[2, 2]) is negative."""
+    return bool(data.xmat[torso, 8] < 0)
+
+
+def torso_of(model) -> int:
+    import mujoco
+    return mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso")
+
+
 class LocomotionEnv(GymEnv):
     """A gymnasium MuJoCo env that counts foot-floor contacts per episode."""
 
@@ -51,7 +61,7 @@ class LocomotionEnv(GymEnv):
         if min(ids) < 0:
             raise LWDError(f"{env.spec.id if env.spec else env}: missing geoms {('floor', *feet)}")
         self.floor, self.feet = ids[0], np.array(ids[1:])
-        self.torso = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, "torso")
+        self.torso = torso_of(m)
         self.contacts = np.zeros(len(feet))
         self.flipped = 0
         self.steps = 0
@@ -65,8 +75,7 @@ class LocomotionEnv(GymEnv):
         return np.isin(self.feet, other)
 
     def is_flipped(self) -> bool:
-        """Whether the torso is upside down now: the world z component of its own z axis (xmat[2, 2]) < 0."""
-        return bool(self.env.unwrapped.data.xmat[self.torso, 8] < 0)
+        return upside_down(self.env.unwrapped.data, self.torso)
 
     def reset(self, seed=None):
         self.contacts[:] = 0

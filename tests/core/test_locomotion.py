@@ -136,3 +136,26 @@ def test_a_cheetah_on_its_back_counts_as_flipped():
         assert env.episode_stats()["flipped"] == 1.0
     finally:
         env.close()
+
+
+def test_halfcheetah_trains_with_a_penalty_for_lying_on_its_back():
+    from lwd_core.envs.behaviour_train import FLIP_PENALTY, training_env
+    env = training_env("HalfCheetah-v5")
+    plain = LocomotionSuite("HalfCheetah-v5").make("expert")
+    try:
+        for e, flip in ((env, False), (env, True)):
+            e.reset(seed=0)
+            plain.reset(seed=0)
+            if flip:
+                for u in (e.unwrapped, plain.env.unwrapped):
+                    q = u.data.qpos.copy()
+                    q[1], q[2] = 0.5, np.pi
+                    u.set_state(q, u.data.qvel.copy())
+            a = np.zeros(6, np.float32)
+            r = e.step(a)[1]
+            r0 = plain.step(a)[1]
+            assert r == pytest.approx(r0 - (FLIP_PENALTY if flip else 0.0))
+    finally:
+        env.close()
+        plain.close()
+    assert not hasattr(training_env("Walker2d-v5"), "torso")        # Walker2d and Ant end their own episodes
