@@ -74,7 +74,7 @@ class BehavioursView(QWidget):
         self.scatter.setTitle("foot contacts per trajectory: ○ original, ✚ generated", size="9pt")
         self.scatter.setXRange(0, 1)
         self.scatter.setYRange(0, 1)
-        self.scatter.addLegend(offset=(5, 5), labelTextSize="8pt")
+        self.scatter.addLegend(offset=(5, 5), labelTextSize="8pt", brush=(255, 255, 255, 215), pen=(200, 200, 200))
         self.returns = pg.PlotWidget(background="w")
         self.returns.setTitle("mean return: original (left) and generated (right)", size="9pt")
         self.returns.showGrid(y=True, alpha=0.2)
