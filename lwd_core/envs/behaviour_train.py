@@ -204,9 +204,9 @@ def choose_levels(log: list[dict], key: str = RANK_KEY) -> dict[str, dict]:
     return (D4RL's 'about one third'), all by `key`, among the trained snapshots that run upright."""
     random_ = next(s for s in log if s["step"] == 0)
     trained = [s for s in log if s["step"] > 0]
-    upright = [s for s in trained if s.get("behaviour_flipped", 0.0) <= MAX_FLIPPED]
     if not trained:
         raise LWDError("no trained snapshot yet: train for at least one snapshot interval")
+    upright = [s for s in trained if s.get("behaviour_flipped", 0.0) <= MAX_FLIPPED]
     if not upright:
         raise LWDError(f"every trained snapshot spends more than {MAX_FLIPPED:.0%} of its steps upside down: train "
                        "again with another --seed in a new --work-dir")

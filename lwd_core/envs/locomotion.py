@@ -5,9 +5,9 @@ Every episode counts, per foot, the control steps on which that foot touches the
 the foot geom and the floor geom after the step), and reports the fractions as its `foot_contact` statistic:
 HalfCheetah's back and front foot, Walker2d's right and left foot, Ant's four lower legs. It also reports the
 fraction of steps the torso spent upside down (`flipped`: its z axis pointing below the horizon). Short SAC runs
-on HalfCheetah often learn to run on their back, where no foot touches the floor and foot contacts say nothing. The suite's "expert"
-for a condition is that behaviour's shipped policy (`behaviours.py`), acting as it does in the data: with its own
-Gaussian noise (the paper's random behaviour is "almost Gaussian noise"), seeded per episode."""
+on HalfCheetah often learn to run on their back, where no foot touches the floor and foot contacts say nothing.
+The suite's "expert" for a condition is that behaviour's shipped policy (`behaviours.py`), acting as it does in
+the data: with its own Gaussian noise (the paper's random behaviour is "almost Gaussian noise"), seeded per episode."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -8,7 +8,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("behaviours", help="train or list the locomotion behaviour policies (expert/medium/random)")
     which = p.add_subparsers(dest="action", required=True)
     t = which.add_parser("train", help="SAC (stable-baselines3, the `behaviours` extra); resumes where it stopped")
-    t.add_argument("--env", default="all", help="halfcheetah, walker2d, ant, a comma-separated list of them, or all (default)")
+    t.add_argument("--env", default="all",
+                   help="halfcheetah, walker2d, ant, a comma-separated list of them, or all (default)")
     t.add_argument("--steps", type=int, default=100_000, help="environment steps of SAC in total (default 100000)")
     t.add_argument("--work-dir", type=Path, default=Path("behaviour-training"),
                    help="SAC checkpoints and snapshots, kept for resuming (default ./behaviour-training)")

@@ -117,17 +117,15 @@ def parse_set(items: list[str]) -> dict:
         except json.JSONDecodeError:
             val = v
         parts = k.strip().split(".")
-        if not all(parts):
+        if len(parts) > 2 or not all(parts):
             raise ConfigError(f"--set key must be `field` or `section.field`, got {k!r}")
         if len(parts) == 1:
             out[parts[0]] = val
-        elif len(parts) == 2:
-            section = out.setdefault(parts[0], {})
-            if not isinstance(section, dict):        # `--set vae=3 --set vae.steps=4`: one key as value and section
-                raise ConfigError(f"--set {parts[0]!r} is given both as a value and as a section")
-            section[parts[1]] = val
-        else:
-            raise ConfigError(f"--set key must be `field` or `section.field`, got {k!r}")
+            continue
+        section = out.setdefault(parts[0], {})
+        if not isinstance(section, dict):            # `--set vae=3 --set vae.steps=4`: one key as value and section
+            raise ConfigError(f"--set {parts[0]!r} is given both as a value and as a section")
+        section[parts[1]] = val
     return out
 
 
