@@ -66,7 +66,8 @@ class TrainedMethod(Protocol):
     """What evaluation needs from a trained run of any method (`methods/*/inference.py`)."""
     env_id: str
     label_names: list[str]
-    policy_kinds: tuple[str, ...]    # e.g. ("lwd", "vae") for LWD, ("mlp_bc",) for MLP-BC
+    policy_kinds: tuple[str, ...]    # evaluated by default, e.g. ("lwd", "vae") for LWD, ("mlp_bc",) for MLP-BC
+    extra_kinds: tuple[str, ...]     # evaluated only when asked for by name, e.g. LWD's "vae_train"
     n_params: int
 
     def condition_id(self, name: str) -> int: ...

@@ -70,9 +70,10 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
     for c in conds:
         trained.condition_id(c)
         suite.check_condition(c)
-    available = list(trained.policy_kinds) + ([EXPERT] if suite.has_expert else [])
+    default = list(trained.policy_kinds) + ([EXPERT] if suite.has_expert else [])
+    available = default + list(trained.extra_kinds)
     # a suite without a scripted expert simply has no "expert" row; any other unknown kind is an error
-    kinds = [k for k in (kinds or available) if k != EXPERT or suite.has_expert]
+    kinds = [k for k in (kinds or default) if k != EXPERT or suite.has_expert]
     for k in kinds:
         if k not in available:
             raise LWDError(f"unknown policy kind {k!r}; choose from {', '.join(available)}")

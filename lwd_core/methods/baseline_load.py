@@ -28,6 +28,7 @@ def load_baseline(run_dir, build: Builder) -> tuple[RunConfig, torch.nn.Module, 
 
 class TrainedBaseline:
     """What the baselines' TrainedMethod objects share: the loaded model, its run's conditions, no demonstrations."""
+    extra_kinds: tuple[str, ...] = ()
 
     def __init__(self, run_dir, build: Builder):
         self.cfg, self.model, self.meta = load_baseline(run_dir, build)

@@ -4,8 +4,10 @@ For each env: collect a mixture of the shipped expert / medium / random behaviou
 each, with the behaviours' own noise), train LWD with behaviour-conditioned diffusion and a behaviour-conditioned
 5x512 MLP on it, and roll out, from the same held-out start states:
 - the original behaviour (as it acts in the data), twice, on two sets of start states: its two sets give SOS;
-- LWD (a latent sampled for the behaviour, decoded, run closed-loop), the VAE reconstruction of the original
-  rollouts, and the MLP.
+- LWD (a latent sampled for the behaviour, decoded, run closed-loop) and the MLP;
+- the VAE alone, twice: decoding the latents of the training trajectories (as the paper's Fig. 3b does), and
+  encoding then decoding the original's fresh held-out rollouts (how well the VAE generalises to trajectories it
+  never saw).
 Each trajectory is summarised by its feet's contact fractions; the table holds the JS divergence between the
 original's distribution and each method's (`eval/behaviour.py` documents the estimator), mean ± std over seeds."""
 from __future__ import annotations
@@ -51,6 +53,7 @@ PAPER = {  # paper Table 1: (mean, std) for SOS, MLP, LWD
                     "random": ((0.080, 0.004), (60.514, 52.461), (2.776, 1.260))},
 }
 DATA = {"full": {"episodes": 32, "episode_length": 1000}, "quick": {"episodes": 2, "episode_length": 60}}
+HELDOUT = "VAE held-out"                  # the VAE encoding and decoding rollouts it was not trained on
 SOS_SEED_OFFSET = 1000                    # the second set of original rollouts uses other held-out start states
 
 
@@ -98,6 +101,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
                     return StudyResult(False)
             ev = {}
             for key, run_name, kinds, eseed in (("lwd", "lwd", ("expert", "lwd", "vae"), seed),
+                                                ("vtrain", "lwd", ("vae_train",), seed),
                                                 ("sos", "lwd", ("expert",), seed + SOS_SEED_OFFSET),
                                                 ("mlp", "mlp", ("mlp_bc",), seed)):
                 run_dir = a.out / f"{run_name}-{env_id}-s{seed}"
@@ -132,19 +136,21 @@ def seed_result(ev: dict) -> dict:
     for lv in LEVELS:
         orig = _stats(ev["lwd"], "expert", lv)
         sets = {"SOS": _stats(ev["sos"], "expert", lv), "MLP": _stats(ev["mlp"], "mlp_bc", lv),
-                "LWD": _stats(ev["lwd"], "lwd", lv), "VAE": _stats(ev["lwd"], "vae", lv)}
+                "LWD": _stats(ev["lwd"], "lwd", lv), "VAE": _stats(ev["vtrain"], "vae_train", lv),
+                HELDOUT: _stats(ev["lwd"], "vae", lv)}
         out["js"][lv] = {k: js_divergence(orig, v) for k, v in sets.items()}
         out["points"][lv] = {"original": orig.tolist(), **{k: v.tolist() for k, v in sets.items()}}
         out["returns"][lv] = {
             "original": ev["lwd"]["methods"]["expert"]["per_condition"][lv]["return"],
-            "VAE": ev["lwd"]["methods"]["vae"]["per_condition"][lv]["return"],
+            "VAE": ev["vtrain"]["methods"]["vae_train"]["per_condition"][lv]["return"],
+            HELDOUT: ev["lwd"]["methods"]["vae"]["per_condition"][lv]["return"],
             "LWD": ev["lwd"]["methods"]["lwd"]["per_condition"][lv]["return"],
             "MLP": ev["mlp"]["methods"]["mlp_bc"]["per_condition"][lv]["return"]}
     return out
 
 
 def aggregate(per_seed: list[dict]) -> dict:
-    cols = (*COLUMNS, "VAE")
+    cols = (*COLUMNS, "VAE", HELDOUT)
     return {"js": {lv: {c: (float(np.mean([s["js"][lv][c] for s in per_seed])),
                             float(np.std([s["js"][lv][c] for s in per_seed]))) for c in cols} for lv in LEVELS},
             "returns": {lv: {k: (float(np.mean([s["returns"][lv][k] for s in per_seed])),
@@ -172,10 +178,11 @@ def report(res: dict) -> dict:
         for lv in LEVELS:
             paper = PAPER.get(env_id, {}).get(lv)
             rows.append([f"{env_id} {lv}", *[f"{r['js'][lv][c][0]:.3f} ± {r['js'][lv][c][1]:.3f}" for c in COLUMNS],
-                         f"{r['js'][lv]['VAE'][0]:.3f}",
+                         f"{r['js'][lv]['VAE'][0]:.3f}", f"{r['js'][lv][HELDOUT][0]:.3f}",
                          " / ".join(f"{m:.3g}" for m, _ in paper) if paper else ""])
     return report_table("Table 1: JS divergence (nats, <= ln 2) of foot-contact distributions from the original",
-                        ["env, behaviour", *COLUMNS, "VAE recon", "paper SOS / MLP / LWD"], rows)
+                        ["env, behaviour", *COLUMNS, "VAE (training latents)", "VAE (held-out rollouts)",
+                         "paper SOS / MLP / LWD"], rows)
 
 
 def markdown(res: dict) -> str:
@@ -191,11 +198,12 @@ def markdown(res: dict) -> str:
 
 
 def env_figures(out: Path, env_id: str, seed0: dict, agg: dict) -> list[Path]:
-    """Fig. 3 (foot-contact scatter: original, VAE-decoded, VAE + diffusion) and Fig. 4 (returns)."""
+    """Fig. 3 (foot-contact scatter: original, VAE-decoded training latents, VAE + diffusion) and Fig. 4
+    (returns)."""
     plt = pyplot()
     labels = get_suite(env_id).foot_labels
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharex=True, sharey=True)
-    for ax, (key, title) in zip(axes, (("original", "original policies"), ("VAE", "VAE-decoded policies"),
+    for ax, (key, title) in zip(axes, (("original", "original policies"), ("VAE", "VAE-decoded (training latents)"),
                                        ("LWD", "VAE + diffusion (LWD)"))):
         for lv in LEVELS:
             p = np.asarray(seed0["points"][lv][key])

@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--sampler", choices=["ddim", "ddpm"], default=None)
     e.add_argument("--methods", default="", help="comma-separated policy kinds, e.g. lwd,vae,expert "
-                                                 "(default: all the run has)")
+                                                 "(default: all the run has, except on-request kinds such as "
+                                                 "LWD's vae_train)")
     e.add_argument("--conditions", default="", help="comma-separated subset of condition names")
     e.add_argument("--perturb", action="store_true",
                    help="perturb episodes at random, seeded moments (suites that offer it, e.g. pusht)")

@@ -18,7 +18,9 @@ from lwd_core.eval.behaviour import js_divergence
 from ..workers import eval_worker
 from .losses import PALETTE
 
-SAVED = ("behaviours.json", "table1-lwd.json")        # in a run's eval/ folder, newest first
+# saved evaluations in a run's eval/ folder, the newest shown: each is a main file, then files whose extra policy
+# kinds (evaluated on request, for the same episodes) are shown beside the main file's
+SAVED = (("behaviours.json",), ("table1-lwd.json", "table1-vtrain.json"))
 ORIGINAL = "expert"                  # evaluation's name for the suite's own policies: here the behaviours
 
 
@@ -26,17 +28,29 @@ def load_behaviour_eval(run_dir: str | Path) -> dict | None:
     """The newest saved evaluation of a run with per-episode foot contacts of the originals and generated
     policies, or None."""
     found = []
-    for name in SAVED:
+    for name, *extras in SAVED:
         p = Path(run_dir) / "eval" / name
-        try:
-            ev = json.loads(p.read_text())
-            m = ev["methods"]
-            if len(m) > 1 and all("episode_stats" in pc for k in m for pc in m[k]["per_condition"].values()) \
-                    and ORIGINAL in m:
-                found.append((p.stat().st_mtime, ev))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        ev = _read(p)
+        if ev is None or len(ev["methods"]) < 2 or ORIGINAL not in ev["methods"]:
             continue
+        for extra in extras:
+            more = _read(Path(run_dir) / "eval" / extra)
+            if more is not None and more.get("episodes") == ev.get("episodes"):
+                ev["methods"].update({k: v for k, v in more["methods"].items() if k not in ev["methods"]})
+        found.append((p.stat().st_mtime, ev))
     return max(found, key=lambda x: x[0])[1] if found else None
+
+
+def _read(path: Path) -> dict | None:
+    """A saved evaluation whose every method carries per-episode stats, or None (missing, foreign or damaged)."""
+    try:
+        ev = json.loads(path.read_text())
+        m = ev["methods"]
+        if all("episode_stats" in pc for k in m for pc in m[k]["per_condition"].values()):
+            return ev
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
 
 
 class BehavioursView(QWidget):
@@ -138,7 +152,7 @@ class BehavioursView(QWidget):
             return
         run_dir = self.run_dir
         self.worker = eval_worker(run_dir, self.episodes.value(), None,
-                                  Path(run_dir) / "eval" / SAVED[0], workers, parent=self)
+                                  Path(run_dir) / "eval" / SAVED[0][0], workers, parent=self)
         self.worker.item_produced.connect(lambda p: self.status.setText(
             f"rolling out {getattr(p, 'method', '')}: {getattr(p, 'done', 0):.1f} / {getattr(p, 'total', 0)}"))
         self.worker.work_finished.connect(lambda st: self._done(run_dir, st))

@@ -69,6 +69,15 @@ def test_sampled_policy_imitates_its_own_label(tmp_path):
         acts = np.stack([pb.policy(i).act(states) for i in range(8)])                    # (8, 200, 2)
         err = [float(np.mean((acts - np.tanh(states @ M[k])) ** 2)) for k in (0, 1)]
         assert err[b] < 0.05 and err[1 - b] > 10 * err[b], (b, err)
+        # "vae_train" decodes the training windows' own latents (paper Fig. 3b): label b's imitate map b too
+        mu, label = lwd.training_latents()
+        z = lwd.training_latents_of(b, 30)
+        assert len(z) == 30 and int((label == b).sum()) < 30              # cycled over the label's windows
+        assert all(any(torch.equal(zi, m) for m in mu[label == b]) for zi in z)
+        pb = lwd.batch_policy("vae_train", b, 8, EvalConfig(), 0, None).policies
+        acts = np.stack([pb.policy(i).act(states) for i in range(8)])
+        err = [float(np.mean((acts - np.tanh(states @ M[k])) ** 2)) for k in (0, 1)]
+        assert err[b] < 0.05 and err[1 - b] > 10 * err[b], ("vae_train", b, err)
 
 
 def test_state_conditioned_diffusion_trains_and_samples(tmp_path):
@@ -118,6 +127,12 @@ def test_evaluation_does_not_depend_on_the_number_of_workers(tmp_path):
     for k in ("lwd", "expert"):
         assert out[1]["methods"][k] == out[2]["methods"][k]
     assert out[1]["novelty"] == out[2]["novelty"]
+    assert "vae_train" not in out[1]["methods"]                      # decoding training latents: only on request
+    extra: dict = {}
+    list(evaluate_run(run, EvalConfig(episodes=3, max_steps=30), kinds=["vae_train"], result=extra))
+    assert set(extra["methods"]) == {"vae_train"} and len(extra["methods"]["vae_train"]["per_condition"]) == 2
+    with pytest.raises(LWDError, match="choose from lwd, vae, expert, vae_train"):
+        list(evaluate_run(run, EvalConfig(episodes=1, max_steps=5), kinds=["vae_training"]))
     assert out[1]["methods"]["expert"]["mean_success"] == 1.0       # the toy expert is exact
     assert out[1]["methods"]["lwd"]["mean_return"] < 0               # and a 20-step policy is not
 

@@ -83,7 +83,7 @@ def test_perturbations_are_seeded_per_episode_and_move_the_block():
 
 class TowardGoal:
     """A stand-in trained method: its one policy kind drives the agent at the block (no learning involved)."""
-    env_id, label_names, policy_kinds, n_params = "pusht", ["pusht"], ("chase",), 0
+    env_id, label_names, policy_kinds, extra_kinds, n_params = "pusht", ["pusht"], ("chase",), (), 0
 
     def condition_id(self, name):
         return 0

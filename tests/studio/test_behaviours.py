@@ -32,6 +32,17 @@ def test_a_saved_evaluation_is_drawn_with_its_divergences(qtbot, tmp_path):
     scatters = [i for i in v.scatter.getPlotItem().items if hasattr(i, "points")]
     assert len(scatters) == 6 and len(scatters[0].points()) == 6                      # 3 behaviours x 2 sets
     assert v.status.text().count(": JS ") == 3 and "front foot" in v.scatter.getAxis("bottom").labelText
+    # the study's on-request kind, saved beside it for the same episodes, is offered too; one with other
+    # episodes is not
+    extra = _fake_eval()
+    extra["methods"] = {"vae_train": extra["methods"]["lwd"]}
+    (tmp_path / "eval" / "table1-vtrain.json").write_text(json.dumps(extra))
+    v.set_run(str(tmp_path))
+    assert [v.kind.itemText(i) for i in range(v.kind.count())] == ["lwd", "vae_train"]
+    extra["episodes"] = 5
+    (tmp_path / "eval" / "table1-vtrain.json").write_text(json.dumps(extra))
+    v.set_run(str(tmp_path))
+    assert [v.kind.itemText(i) for i in range(v.kind.count())] == ["lwd"]
 
 
 def test_roll_out_a_trained_locomotion_run_in_the_background(qtbot, tmp_path, monkeypatch):

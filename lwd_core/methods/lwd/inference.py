@@ -61,6 +61,7 @@ class ResampledBatch:
 
 class TrainedLWD:
     policy_kinds = ("lwd", "vae")     # sampled from the diffusion model; reconstructed from a demonstration
+    extra_kinds = ("vae_train",)       # decoded from the training windows' latents (paper Fig. 3b)
 
     def __init__(self, run_dir: str | Path, need_diffusion: bool = True):
         self.run = RunDir(run_dir)
@@ -155,6 +156,15 @@ class TrainedLWD:
         return self.latents["mu"], self.latents["label"]
 
 
+    def training_latents_of(self, cid: int, n: int) -> torch.Tensor:
+        """n latents (posterior means) of this condition's training windows, in dataset order, cycled when the
+        condition has fewer than n windows."""
+        mu, label = self.training_latents()
+        z = mu[label == cid]
+        if len(z) == 0:
+            raise LWDError(f"{self.run.path}: no training windows of condition {self.label_names[cid]!r}")
+        return z[torch.arange(n) % len(z)]
+
     # ---- the TrainedMethod contract used by evaluation
     def needs_demos(self, kind: str) -> bool:
         return kind == "vae"
@@ -177,7 +187,10 @@ class TrainedLWD:
             for i, d in enumerate(demos):
                 O[i, :len(d["obs"])], A[i, :len(d["act"])], M[i, :len(d["obs"])] = d["obs"], d["act"], 1
             return GeneratedBatch(self.policy_batch(self.decode(self.encode(O, A, M))))
-        raise LWDError(f"unknown LWD policy kind {kind!r}; choose from {', '.join(self.policy_kinds)}")
+        if kind == "vae_train":
+            return GeneratedBatch(self.policy_batch(self.decode(self.training_latents_of(cid, n))))
+        raise LWDError(f"unknown LWD policy kind {kind!r}; choose from "
+                       f"{', '.join(self.policy_kinds + self.extra_kinds)}")
 
     def heldout_demos(self, cid: int, n: int) -> list[dict]:
         """Held-out episodes of the run's dataset for this condition (for suites without a scripted expert)."""
