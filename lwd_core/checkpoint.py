@@ -59,3 +59,15 @@ def _check_optimizer_step(path: Path, state: dict, meta: dict[str, Any]) -> None
     if counts and counts != {float(meta["step"])}:
         raise RunError(f"{path}: inconsistent checkpoint (optimizer at step {sorted(counts)[0]:g}, checkpoint "
                        f"says {meta['step']}); delete it to retrain that phase")
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a checkpoint that no longer fits its run to `<name>.stale.safetensors` (its JSON copy too), so that
+    training starts that phase afresh without destroying anything. Returns the new path."""
+    path = Path(path)
+    stale = path.with_name(f"{path.stem}.stale{path.suffix}")
+    side = path.with_suffix(".json")
+    if side.exists():
+        side.replace(stale.with_suffix(".json"))
+    path.replace(stale)
+    return stale

@@ -153,9 +153,11 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
         if m.get("phase", phase) != phase:
             raise RunError(f"{ckpt_path}: holds phase {m.get('phase')!r}, expected {phase!r}")
         step = int(m["step"])
-        if m.get("finished"):
+        if m.get("finished") and step >= total:
             yield PhaseEvent(phase, f"{phase} already trained ({step} steps)", "finished")
             return "finished"
+        if m.get("finished"):        # the config now asks for more steps (train --resume --set PHASE.steps=N)
+            yield PhaseEvent(phase, f"extending the finished {phase} from {step} to {total} steps")
     elif not resume and ckpt_path.exists():
         raise RunError(f"{ckpt_path}: exists already")
     if resume:

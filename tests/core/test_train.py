@@ -7,6 +7,7 @@ import torch
 from lwd_core.checkpoint import load_checkpoint, save_checkpoint
 from lwd_core.config import ConfigError, RunConfig, VAEConfig, preset
 from lwd_core.errors import DatasetError, RunError
+from lwd_core.io import load_meta, load_tensors
 from lwd_core.methods.lwd.inference import TrainedLWD, novelty
 from lwd_core.methods.lwd.model import build_vae
 from lwd_core.methods.registry import train_run
@@ -42,6 +43,27 @@ def test_training_reduces_vae_loss(tmp_path, synthetic_file):
     list(train_run(str(tmp_path / "r"), cfg))
     mse = [r["mse"] for r in RunDir(tmp_path / "r").read_metrics() if r["phase"] == "vae"]
     assert mse[-1] < 0.5 * mse[0]
+
+
+def test_resume_with_more_steps_extends_a_finished_phase(tmp_path, synthetic_file):
+    """--resume --set ddpm.steps=N trains the finished diffusion model on to N: the weights of a run trained to N
+    at once. More VAE steps change the latents, so the diffusion model starts again (its old checkpoint kept)."""
+    list(train_run(str(tmp_path / "once"), tiny_cfg(synthetic_file, ddpm={"steps": 30})))
+    list(train_run(str(tmp_path / "more"), tiny_cfg(synthetic_file)))
+    run = RunDir(tmp_path / "more")
+    recs = list(train_run(str(run.path), run.config().replace(ddpm={"steps": 30}), resume=True))
+    assert [r.step for r in recs if isinstance(r, StepRecord)] == list(range(21, 31))     # the VAE is untouched
+    a, b = (load_tensors(RunDir(p).ddpm_ckpt) for p in (tmp_path / "once", run.path))
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+    assert losses(run.path) == losses(tmp_path / "once")
+    recs = list(train_run(str(run.path), run.config().replace(vae={"steps": 25}), resume=True))
+    steps = [(r.phase, r.step) for r in recs if isinstance(r, StepRecord)]
+    assert steps == [("vae", s) for s in range(21, 26)] + [("ddpm", s) for s in range(1, 31)]
+    assert any("kept as ddpm.stale.safetensors" in getattr(r, "message", "") for r in recs)
+    assert load_meta(run.ckpt_dir / "ddpm.stale.safetensors")["vae_step"] == 20
+    assert load_meta(run.ddpm_ckpt)["vae_step"] == 25 and run.status()["status"] == "finished"
+    again = list(train_run(str(run.path), resume=True))                 # nothing more to do
+    assert not [r for r in again if isinstance(r, StepRecord) or "extending" in r.message]
 
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])
