@@ -78,22 +78,37 @@ def training_differences(saved: RunConfig, wanted: RunConfig) -> list[str]:
             if norm(a.get(k)) != norm(b.get(k))]
 
 
+def only_longer(saved: RunConfig, wanted: RunConfig) -> bool:
+    """True when the wanted config differs from the saved one only by more training steps in some phases, which a
+    resume adds (train/engine.py extends a finished phase)."""
+    a, b = saved.to_dict(), wanted.to_dict()
+    phases = [p for p in ("vae", "ddpm", "baseline") if a[p]["steps"] != b[p]["steps"]]
+    same = wanted.replace(**{p: {"steps": a[p]["steps"]} for p in phases})
+    return bool(phases) and not training_differences(saved, same) and all(b[p]["steps"] > a[p]["steps"]
+                                                                           for p in phases)
+
+
 def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str, cancel=lambda: False) -> Iterator[Any]:
-    """Train, resume, or reuse a finished run; returns True when it is finished. A run folder that was made with
-    other training settings is an error, not something to reuse silently."""
+    """Train, resume, or reuse a finished run; returns True when it is finished. A run folder trained with fewer
+    steps is trained on to the wanted ones; one made with other training settings is an error, not something to
+    reuse silently."""
     run = RunDir(run_dir)
+    longer = False
     if run.exists():
         diff = training_differences(run.config(), cfg)
-        if diff:
+        longer = bool(diff) and only_longer(run.config(), cfg)
+        if diff and not longer:
             raise ConfigError(f"{run.path} was trained with other settings ({'; '.join(diff[:3])}); "
                               "use another --out or delete that folder")
-    if run.exists() and run.status().get("status") == "finished":
+    if run.exists() and run.status().get("status") == "finished" and not longer:
         return True
     resume = run.started()
     how = f"resuming {run.state().get('status')}" if resume else "training"       # e.g. "resuming interrupted"
+    if longer:
+        how = "training further"
     yield StudyEvent(f"{how} {desc}", stage=desc)
     status = "running"
-    for rec in train_run(str(run.path), None if resume else cfg, resume=resume, cancel=cancel):
+    for rec in train_run(str(run.path), cfg if longer or not resume else None, resume=resume, cancel=cancel):
         yield rec
         if getattr(rec, "status", "") == "cancelled" or getattr(rec, "phase", "") == "done":
             status = rec.status

@@ -224,6 +224,28 @@ def test_reproduce_refuses_a_run_folder_trained_with_other_settings(tmp_path):
     with pytest.raises(ConfigError, match="vae.steps: 10000 -> 3000"):
         list(ensure_trained(tmp_path / "run", wanted, "test"))
     assert RunDir(tmp_path / "run").config().vae.steps == 10_000        # the folder is left as it was
+    with pytest.raises(ConfigError, match=r"vae.lr: 0.0001 -> 0.1; vae.steps: 10000 -> 20000"):   # more, but
+        # with another learning rate: not a longer run of the same training
+        list(ensure_trained(tmp_path / "run", wanted.replace(vae={"lr": 0.1, "steps": 20_000}), "test"))
+
+
+def test_a_study_trains_a_finished_run_further_when_it_asks_for_more_steps(tmp_path, synthetic_file):
+    from lwd_core.config import preset
+    from lwd_core.io import load_meta
+    from lwd_core.runs import RunDir
+    from lwd_core.studies.common import ensure_trained, only_longer
+
+    cfg = preset("toy-tiny").replace(data={"dataset": str(synthetic_file)})
+    assert list(ensure_trained(tmp_path / "run", cfg, "test"))[-1].phase == "done"
+    assert not list(ensure_trained(tmp_path / "run", cfg, "test"))                  # finished: reused as it is
+    more = cfg.replace(ddpm={"steps": 30})
+    assert only_longer(cfg, more) and not only_longer(more, cfg) and not only_longer(cfg, cfg)
+    assert not only_longer(cfg, more.replace(ddpm={"lr": 0.1}))
+    events = list(ensure_trained(tmp_path / "run", more, "test"))
+    assert events[0].message == "training further test"
+    run = RunDir(tmp_path / "run")
+    assert load_meta(run.ddpm_ckpt)["step"] == 30 and run.config().ddpm.steps == 30
+    assert load_meta(run.vae_ckpt)["step"] == 20 and run.status()["status"] == "finished"
 
 
 def test_train_seconds_adds_up_resumed_segments(tmp_path):
