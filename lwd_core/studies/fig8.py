@@ -27,7 +27,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
     steps = vae_steps(a)
     a.out.mkdir(parents=True, exist_ok=True)
     data = yield from ensure_mt10(a.out, a.quick, a.workers)
-    episodes = 2 if a.quick else a.episodes
+    episodes = 1 if a.quick else a.episodes
     res: dict = {"study": "fig8", "episodes_per_task": episodes, "quick": bool(a.quick), "success": {},
                  "vae_steps": {}}
     for window in WINDOWS:

@@ -153,7 +153,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
     t0 = time.perf_counter()
     data = yield from ensure_mt10(out, a.quick, a.workers)
     seeds = list(range(1 if a.quick else a.seeds))
-    episodes = 2 if a.quick else a.episodes
+    episodes = 1 if a.quick else a.episodes
     results: dict[str, list[dict]] = {n: [] for n in METHODS}
     params: dict[str, int] = {}
     cost = {n: {"train_s": 0.0, "eval_s": 0.0} for n in METHODS}

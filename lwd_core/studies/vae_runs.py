@@ -31,7 +31,7 @@ def vae_config(window: int, size: str, data: Path, quick: bool, steps: dict | No
         name=f"{size}-w{window}", data={"dataset": str(data), "window": window},
         vae={"decoder_size": size}, ddpm={"steps": 1})   # these studies look at the VAE only
     if quick:
-        cfg = cfg.replace(vae={"steps": 40, "encoder_hidden": [256]})
+        cfg = cfg.replace(vae={"steps": 20, "encoder_hidden": [256]})
     elif steps and steps.get(window):
         cfg = cfg.replace(vae={"steps": steps[window]})
     return cfg
