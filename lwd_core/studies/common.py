@@ -14,6 +14,7 @@ from ..eval.evaluate import evaluate_run
 from ..io import atomic_write_bytes, atomic_write_json
 from ..methods.registry import train_run
 from ..runs import RunDir
+from ..train.engine import RESUMABLE
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,14 @@ def training_differences(saved: RunConfig, wanted: RunConfig) -> list[str]:
             if norm(a.get(k)) != norm(b.get(k))]
 
 
+_LENGTHENABLE = tuple(k.split(".")[0] for k in RESUMABLE if k.endswith(".steps"))   # sections a resume lengthens
+
+
 def only_longer(saved: RunConfig, wanted: RunConfig) -> bool:
     """True when the wanted config differs from the saved one only by more training steps in some phases, which a
     resume adds (train/engine.py extends a finished phase)."""
     a, b = saved.to_dict(), wanted.to_dict()
-    phases = [p for p in ("vae", "ddpm", "baseline") if a[p]["steps"] != b[p]["steps"]]
+    phases = [p for p in _LENGTHENABLE if a[p]["steps"] != b[p]["steps"]]
     same = wanted.replace(**{p: {"steps": a[p]["steps"]} for p in phases})
     return bool(phases) and not training_differences(saved, same) and all(b[p]["steps"] > a[p]["steps"]
                                                                            for p in phases)
@@ -95,17 +99,16 @@ def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str, cancel=lambda: Fals
     run = RunDir(run_dir)
     longer = False
     if run.exists():
-        diff = training_differences(run.config(), cfg)
-        longer = bool(diff) and only_longer(run.config(), cfg)
-        if diff and not longer:
+        saved = run.config()
+        diff = training_differences(saved, cfg)
+        if diff and not only_longer(saved, cfg):
             raise ConfigError(f"{run.path} was trained with other settings ({'; '.join(diff[:3])}); "
                               "use another --out or delete that folder")
+        longer = bool(diff)
     if run.exists() and run.status().get("status") == "finished" and not longer:
         return True
     resume = run.started()
-    how = f"resuming {run.state().get('status')}" if resume else "training"       # e.g. "resuming interrupted"
-    if longer:
-        how = "training further"
+    how = "training further" if longer else f"resuming {run.state().get('status')}" if resume else "training"
     yield StudyEvent(f"{how} {desc}", stage=desc)
     status = "running"
     for rec in train_run(str(run.path), cfg if longer or not resume else None, resume=resume, cancel=cancel):

@@ -125,27 +125,22 @@ def run(a: StudyArgs) -> Iterator[Any]:
     return StudyResult(True, tuple(files), markdown(res))
 
 
-def _stats(ev: dict, kind: str, level: str) -> np.ndarray:
-    pc = ev["methods"][kind]["per_condition"][level]
-    return np.asarray(pc["episode_stats"]["foot_contact"], np.float64)
+# each compared set of rollouts: (evaluation key in run(), policy kind in it)
+ORIGINAL = ("lwd", "expert")
+SETS = {"SOS": ("sos", "expert"), "MLP": ("mlp", "mlp_bc"), "LWD": ("lwd", "lwd"), "VAE": ("vtrain", "vae_train"),
+        HELDOUT: ("lwd", "vae")}
 
 
 def seed_result(ev: dict) -> dict:
     """One seed: JS divergences against the original's first set of rollouts, the points and the returns."""
     out: dict = {"js": {}, "points": {}, "returns": {}}
     for lv in LEVELS:
-        orig = _stats(ev["lwd"], "expert", lv)
-        sets = {"SOS": _stats(ev["sos"], "expert", lv), "MLP": _stats(ev["mlp"], "mlp_bc", lv),
-                "LWD": _stats(ev["lwd"], "lwd", lv), "VAE": _stats(ev["vtrain"], "vae_train", lv),
-                HELDOUT: _stats(ev["lwd"], "vae", lv)}
-        out["js"][lv] = {k: js_divergence(orig, v) for k, v in sets.items()}
-        out["points"][lv] = {"original": orig.tolist(), **{k: v.tolist() for k, v in sets.items()}}
-        out["returns"][lv] = {
-            "original": ev["lwd"]["methods"]["expert"]["per_condition"][lv]["return"],
-            "VAE": ev["vtrain"]["methods"]["vae_train"]["per_condition"][lv]["return"],
-            HELDOUT: ev["lwd"]["methods"]["vae"]["per_condition"][lv]["return"],
-            "LWD": ev["lwd"]["methods"]["lwd"]["per_condition"][lv]["return"],
-            "MLP": ev["mlp"]["methods"]["mlp_bc"]["per_condition"][lv]["return"]}
+        pcs = {k: ev[key]["methods"][kind]["per_condition"][lv] for k, (key, kind) in
+               {"original": ORIGINAL, **SETS}.items()}
+        pts = {k: np.asarray(pc["episode_stats"]["foot_contact"], np.float64) for k, pc in pcs.items()}
+        out["js"][lv] = {k: js_divergence(pts["original"], pts[k]) for k in SETS}
+        out["points"][lv] = {k: p.tolist() for k, p in pts.items()}
+        out["returns"][lv] = {k: pcs[k]["return"] for k in ("original", "VAE", HELDOUT, "LWD", "MLP")}
     return out
 
 

@@ -69,12 +69,13 @@ def train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRec
     save_tensors(run.latents_path, lat, {"label_names": ds.condition_names(), "window": win.length})
 
     diff = build_diffusion(cfg, len(ds.condition_names()), ds.obs_dim).to(device)
-    if resume and run.ddpm_ckpt.exists() and load_meta(run.ddpm_ckpt).get("vae_step", cfg.vae.steps) != cfg.vae.steps:
+    vae_step = int(load_meta(run.vae_ckpt)["step"])           # the latents above come from this VAE
+    if resume and run.ddpm_ckpt.exists() and load_meta(run.ddpm_ckpt).get("vae_step", vae_step) != vae_step:
         # the VAE was trained further: the diffusion model learnt latents that no longer exist
         stale = set_aside(run.ddpm_ckpt)
         yield PhaseEvent("ddpm", f"the VAE changed since the diffusion model was trained; training it again "
                                  f"(the old checkpoint is kept as {stale.name})")
-    dstate = yield from _train_ddpm(run, cfg, diff, lat, base_meta, resume, cancel, device)
+    dstate = yield from _train_ddpm(run, cfg, diff, lat, {**base_meta, "vae_step": vae_step}, resume, cancel, device)
     if dstate == "cancelled":
         return
     run.set_status("finished", phase="done")
@@ -149,6 +150,5 @@ def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume,
         return {"ddpm_loss": loss.item()}, epoch
 
     return (yield from run_phase(run, cfg, "ddpm", PHASES, diff, opt, rng, run.ddpm_ckpt, cfg.ddpm.steps,
-                                 {**meta, "latent_dim": cfg.vae.latent_dim, "vae_step": cfg.vae.steps}, resume,
-                                 cancel, step_fn,
+                                 {**meta, "latent_dim": cfg.vae.latent_dim}, resume, cancel, step_fn,
                                  cfg.ddpm.lr_schedule))
