@@ -286,8 +286,8 @@ def figure(res: dict):
 
 def validate(a: StudyArgs) -> None:
     if not a.quick and a.episodes < 50:
-        raise ConfigError(f"fig9 evaluates at least 50 episodes per point (the issue's floor), got --episodes "
-                          f"{a.episodes}; use --quick for a smoke run")
+        raise ConfigError(f"fig9 needs at least 50 episodes per point (fewer are too noisy to compare), got "
+                          f"--episodes {a.episodes}; use --quick for a smoke run")
 
 
 register_study(StudySpec(
