@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .config import EvalConfig, RunConfig, preset
-from .envs.collect import ensure_dataset
+from .envs.collect import dataset_file, ensure_dataset
 from .envs.registry import get_collector
 from .eval.evaluate import evaluate_run
 from .io import atomic_write_json
-from .methods.registry import train_run
 from .runs import RunDir
-from .studies.common import StudyEvent
+from .studies.common import StudyEvent, ensure_trained
 
 
 @dataclass(frozen=True)
@@ -24,9 +23,7 @@ class DemoScale:
     preset: str
     overrides: dict[str, Any] = field(default_factory=dict)   # RunConfig.replace() sections on top of the preset
     eval_episodes: int = 10
-
-    def dataset_name(self) -> str:
-        return f"{self.source}.h5"
+    run_name: str = "run"                          # each scale trains its own run folder beside the others
 
     def collect_config(self):
         return get_collector(self.source).config(**self.collect)
@@ -39,41 +36,35 @@ class DemoScale:
 # app: the desktop app's first-launch Demo run, about a minute.
 DEMO_SCALES = {
     "full": DemoScale("mt10", {"episodes_per_task": 40, "episode_length": 500}, "mt10", eval_episodes=10),
-    "quick": DemoScale("mt10", {"episodes_per_task": 3, "episode_length": 500}, "mt10-quick", eval_episodes=2),
+    "quick": DemoScale("mt10", {"episodes_per_task": 3, "episode_length": 500}, "mt10-quick", eval_episodes=2,
+                       run_name="run-quick"),
     "app": DemoScale("mt10", {"episodes_per_task": 5, "episode_length": 500}, "mt10-quick",
-                     {"vae": {"steps": 600}, "ddpm": {"steps": 1500}}, eval_episodes=2),
+                     {"vae": {"steps": 600}, "ddpm": {"steps": 1500}}, eval_episodes=2, run_name="run-app"),
 }
 
 
 def run_demo(out: Path, scale: DemoScale, episodes: int | None, workers: int,
              cancel: Callable[[], bool] = lambda: False) -> Iterator[Any]:
-    """Collect (unless out/<source>.h5 exists), train out/run (or resume it), evaluate. Returns the result dict
+    """Collect (or reuse the data collected in `out` with the same settings), train out/<scale's run> (or resume
+    it, or reuse it when it finished with the same settings on the same data), evaluate. Each scale has a dataset
+    file and a run folder of its own, so a --quick demo is never taken for the full one. Returns the result dict
     (with timings), or None when training stopped early."""
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    data = out / scale.dataset_name()
+    data = dataset_file(out, scale.source, scale.collect_config())
     if data.exists():
-        yield StudyEvent(f"1/3 using existing dataset {data}")
+        yield StudyEvent(f"1/3 using {data} (collected with the same settings)")
     else:
-        yield StudyEvent(f"1/3 collecting {scale.source}", stage=f"1/3 collect {scale.source}")
-        yield from ensure_dataset(data, scale.source, scale.collect_config(), workers)
+        yield StudyEvent(f"1/3 collecting {scale.source} into {data}", stage=f"1/3 collect {scale.source}")
+    yield from ensure_dataset(data, scale.source, scale.collect_config(), workers)
     t_collect = time.perf_counter() - t0
 
-    run = RunDir(out / "run")
-    if run.exists() and run.status().get("status") == "finished":
-        yield StudyEvent(f"2/3 using finished run {run.path}")
-    else:
-        resume = run.started()
-        yield StudyEvent(f"2/3 training (resuming the {run.state().get('status')} run)" if resume else "2/3 training",
-                         stage="2/3 train")
-        status = "running"
-        for rec in train_run(str(run.path), None if resume else scale.run_config(data), resume=resume, cancel=cancel):
-            yield rec
-            if getattr(rec, "status", "") == "cancelled" or getattr(rec, "phase", "") == "done":
-                status = rec.status
-        if status != "finished":
-            yield StudyEvent(f"training {status}; rerun the same command to resume")
-            return None
+    run = RunDir(out / scale.run_name)
+    finished = run.exists() and run.status().get("status") == "finished"
+    yield StudyEvent(f"2/3 {'checking' if finished else 'training'} {run.path}", stage="2/3 train")
+    if not (yield from ensure_trained(run.path, scale.run_config(data), "2/3 train", cancel)):
+        yield StudyEvent("training stopped; rerun the same command to resume")
+        return None
     t_train = time.perf_counter() - t0 - t_collect
 
     n = episodes or scale.eval_episodes

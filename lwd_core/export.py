@@ -94,6 +94,17 @@ class NumpyPolicyBatch:
         h = h[:, 0]
         return np.tanh(h) if self.tanh_output else h
 
+    def with_rows(self, idx: np.ndarray, other: "NumpyPolicyBatch") -> "NumpyPolicyBatch":
+        """This batch with policies idx (k,) replaced by `other`'s k policies (re-sampled episodes)."""
+        out = self.__class__.__new__(self.__class__)
+        out.layers = []
+        for (W, b), (W2, b2) in zip(self.layers, other.layers):
+            W, b = W.copy(), b.copy()
+            W[idx], b[idx] = W2, b2
+            out.layers.append((W, b))
+        out.mean, out.inv_std, out.tanh_output = self.mean, self.inv_std, self.tanh_output
+        return out
+
     def policy(self, i: int) -> NumpyMLPPolicy:
         return NumpyMLPPolicy([(W[i].T, b[i]) for W, b in self.layers], self.mean, 1.0 / self.inv_std,
                               self.tanh_output)

@@ -19,11 +19,13 @@ class Policy(Protocol):
 
 
 class BatchPolicy(Protocol):
-    """B policies stepped together: one call per control step for all episodes of a batch. A class may also offer
+    """B policies stepped together: one call per control step for all episodes of a batch. `live` (B,) marks the
+    episodes still running: a finished episode is neither queried (no diffusion query, no re-sampling) nor counted,
+    and its row of the returned actions is ignored; None means every episode is live. A class may also offer
     `concat(batches) -> batch` (a classmethod), which evaluation uses to step several conditions' batches as one,
     e.g. one matmul per layer over every generated policy; without it the batches are called one after another."""
 
-    def __call__(self, obs: np.ndarray) -> np.ndarray: ...         # (B, obs_dim) -> (B, act_dim)
+    def __call__(self, obs: np.ndarray, live: np.ndarray | None = None) -> np.ndarray: ...   # (B, obs_dim) -> (B, act_dim)
 
 
 class Env(Protocol):
@@ -41,7 +43,10 @@ class Env(Protocol):
 
 class EnvSuite(Protocol):
     """A family of environments behind one env id (see `envs/registry.py`). Instances must pickle: worker
-    processes receive the suite and build their environments from it."""
+    processes receive the suite and build their environments from it.
+
+    Episode start states come from `seeds.py`'s named streams ("collect", "eval", ...), disjoint by construction.
+    A suite may define `start_seed(stream, seed, *key) -> int` to keep a scheme of its own that is disjoint too."""
     env_id: str
     has_success: bool                # episodes report info["success"] / info["is_success"]
     has_expert: bool                 # expert(condition) gives a scripted expert
@@ -55,9 +60,6 @@ class EnvSuite(Protocol):
 
     def make(self, condition: str, render_mode: str | None = None, size: tuple[int, int] | None = None) -> Env: ...
 
-    def train_seed(self, seed: int, episode: int) -> int: ...
-
-    def eval_seed(self, seed: int, episode: int) -> int: ...
 
     def expert(self, condition: str) -> Policy: ...
 

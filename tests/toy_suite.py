@@ -95,12 +95,6 @@ class ToySuite:
     def make(self, condition, render_mode=None, size=None):
         return ToyEnv(condition)
 
-    def train_seed(self, seed, episode):
-        return seed * 1000 + episode
-
-    def eval_seed(self, seed, episode):
-        return 10_000 + seed * 1000 + episode
-
     def expert(self, condition):
         return ToyExpert(condition)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import seeds
 from ..errors import LWDError
 
 LEVELS = ("expert", "medium", "random")
@@ -148,5 +149,5 @@ class BehaviourActor:
             return self.policy.mean_action(obs)
         if self.rng is None:
             first = np.frombuffer(np.ascontiguousarray(obs, np.float64).tobytes(), np.uint32)
-            self.rng = np.random.default_rng([self.seed, *first.tolist()])
+            self.rng = seeds.rng("behaviour_noise", self.seed, *first.tolist())
         return self.policy.sample(obs, self.rng)[0]

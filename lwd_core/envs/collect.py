@@ -1,6 +1,9 @@
-"""Shared collection machinery: progress records, episodes across worker processes, collect-if-missing."""
+"""Shared collection machinery: progress records, episodes across worker processes, and collect-or-reuse with
+the provenance every collected file records (collector, version, config)."""
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -8,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+import h5py
 import numpy as np
 
 from ..data.hdf5 import save_dataset
-from ..errors import ConfigError
+from ..errors import ConfigError, DatasetError
 from .registry import get_collector
 
 
@@ -60,11 +64,58 @@ def end_flags(n: int, terminated: bool) -> tuple[np.ndarray, np.ndarray]:
     return term, tout
 
 
+PROVENANCE_KEYS = ("collector_name", "collector_version", "collector_config")
+
+
+def read_provenance(path: str | Path) -> dict[str, str]:
+    """The collector, its version and its config as a file records them; {} for a file that records none (made
+    elsewhere, or before files recorded them)."""
+    try:
+        with h5py.File(path, "r") as f:
+            raw = {k: f.attrs[k] for k in PROVENANCE_KEYS if k in f.attrs}
+    except OSError:
+        raise DatasetError(f"{path}: not a readable HDF5 file") from None
+    return {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in raw.items()}
+
+
+def dataset_file(folder: str | Path, source: str, cfg: Any) -> Path:
+    """Where `ensure_dataset` keeps `source` collected with `cfg` in `folder`: the name carries a digest of the
+    provenance, so data collected with other settings (a --quick study's, say) never takes the same file."""
+    prov = get_collector(source).provenance(cfg)
+    digest = hashlib.sha256(json.dumps(prov, sort_keys=True).encode()).hexdigest()[:10]
+    return Path(folder) / f"{source}-{digest}.h5"
+
+
+def describe_differences(have: dict[str, str], want: dict[str, str]) -> str:
+    """'episodes_per_task 3, not 40; collector version 1, not 2' (or why nothing can be compared)."""
+    if not have:
+        return "it records no collector settings"
+    if have.get("collector_name") != want["collector_name"]:
+        return f"collector {have.get('collector_name')!r}, not {want['collector_name']!r}"
+    out = []
+    if have.get("collector_version") != want["collector_version"]:
+        out.append(f"collector version {have.get('collector_version')}, not {want['collector_version']}")
+    try:
+        a, b = json.loads(have.get("collector_config", "")), json.loads(want["collector_config"])
+    except ValueError:
+        return "its collector settings are unreadable"
+    out += [f"{k} {a.get(k)!r}, not {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return "; ".join(out)
+
+
 def ensure_dataset(path: str | Path, source: str, cfg: Any, workers: int) -> Iterator[CollectProgress]:
-    """Collect `source` with `cfg` into `path` unless the file exists (then yield nothing)."""
+    """Collect `source` with `cfg` into `path`, or reuse the file there when it records exactly this collector,
+    version and config. A file collected any other way is refused with both settings named, never reused
+    silently (studies and the demo pass `dataset_file(...)`, so other settings get a file of their own)."""
     path = Path(path)
+    col = get_collector(source)
+    want = col.provenance(cfg)
     if path.exists():
-        return
+        have = read_provenance(path)
+        if have == want:
+            return
+        raise ConfigError(f"{path} was collected with other settings ({describe_differences(have, want)}): "
+                          "delete it or use another folder")
     res: dict = {}
-    yield from get_collector(source).collect(cfg, workers, res)
+    yield from col.run(cfg, workers, res)
     save_dataset(res["dataset"], path)

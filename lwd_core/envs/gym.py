@@ -11,7 +11,6 @@ from ..errors import DatasetError, LWDError
 from .registry import register_suite
 from .render import require_gl
 
-TRAIN_SEED_BASE, EVAL_SEED_BASE = 0, 10_000     # evaluation resets never reuse a training seed
 
 
 class GymEnv:
@@ -58,7 +57,7 @@ class GymSuite:
     env_id: str
     has_success: bool = False
     has_expert: bool = False
-    episode_variation: str = "seeds"          # evaluation resets use seeds no training episode used
+    episode_variation: str = "seeds"          # evaluation resets use seeds no training episode used (seeds.py)
 
     def episode_length(self) -> int:
         env = make_gym(self.env_id)
@@ -82,12 +81,6 @@ class GymSuite:
 
     def make(self, condition: str, render_mode: str | None = None, size: tuple[int, int] | None = None) -> GymEnv:
         return GymEnv(make_gym(self.env_id, render_mode, size))
-
-    def train_seed(self, seed: int, episode: int) -> int:
-        return TRAIN_SEED_BASE + seed * 1000 + episode
-
-    def eval_seed(self, seed: int, episode: int) -> int:
-        return EVAL_SEED_BASE + seed * 1000 + episode
 
     def expert(self, condition: str):
         raise LWDError(f"{self.env_id} has no scripted expert")

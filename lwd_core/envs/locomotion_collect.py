@@ -4,7 +4,7 @@ shipped behaviour policies, in the D4RL layout.
 Each step's action is the behaviour's own Gaussian sample, a = tanh(mu + sigma * eps), as in D4RL (the paper's
 a = pi(s) + eps); `infos/action_mean` keeps tanh(mu). Per step the file also holds `infos/qpos`, `infos/qvel` (the
 state before the step, as D4RL stores it) and `infos/feet` (which feet touch the floor after it); `labels` names
-the behaviour. Episodes run for 1000 steps unless the env terminates them (Walker2d and Ant can fall)."""
+the behaviour, and `infos/reset_seed` each episode's start state (`seeds.py`). Episodes run for 1000 steps unless the env terminates them (Walker2d and Ant can fall)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +12,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .. import seeds
 from ..data.hdf5 import Dataset
 from ..errors import ConfigError
 from ..schema import check_fields, setting
@@ -56,7 +57,8 @@ def collect_locomotion(cfg: LocomotionCollectConfig, workers: int = 1,
     returns = {lv: [float(e["return"]) for e, j in zip(eps, jobs) if j[1] == lv] for lv in levels}
     ds = Dataset(observations=cat["obs"], actions=cat["act"], rewards=cat["rew"], terminals=cat["term"],
                  timeouts=cat["tout"], labels=cat["label"], label_names=levels,
-                 infos={"action_mean": cat["mean"], "qpos": cat["qpos"], "qvel": cat["qvel"], "feet": cat["feet"]},
+                 infos={"action_mean": cat["mean"], "qpos": cat["qpos"], "qvel": cat["qvel"], "feet": cat["feet"],
+                        "reset_seed": cat["reset_seed"]},
                  attrs={"env_id": env_id, "collector": "shipped behaviour policies with their Gaussian noise",
                         "seed": int(cfg.seed), "episodes_per_behavior": int(cfg.episodes),
                         "foot_geoms": ",".join(ENVS[env_id][1]),
@@ -70,9 +72,10 @@ def _episode(job) -> dict[str, np.ndarray]:
     env_id, level, li, ep, cfg = job
     suite = LocomotionSuite(env_id)
     policy = load_behaviour(env_id, level)
-    rng = np.random.default_rng([cfg.seed, li, ep, 0x4C4F])
+    rng = seeds.rng("collect_noise", cfg.seed, li, ep)
     env = suite.make(level)
-    obs, _ = env.reset(seed=suite.train_seed(cfg.seed, li * 100_000 + ep))
+    reset_seed = seeds.suite_start_seed(suite, "collect", cfg.seed, li, ep)
+    obs, _ = env.reset(seed=reset_seed)
     data = env.env.unwrapped.data
     rows: dict[str, list] = {k: [] for k in ("obs", "act", "mean", "rew", "qpos", "qvel", "feet")}
     term = False
@@ -91,10 +94,11 @@ def _episode(job) -> dict[str, np.ndarray]:
     out = {"obs": np.asarray(rows["obs"], np.float32), "act": np.asarray(rows["act"], np.float32),
            "mean": np.asarray(rows["mean"], np.float32), "rew": np.asarray(rows["rew"], np.float32),
            "qpos": np.asarray(rows["qpos"]), "qvel": np.asarray(rows["qvel"]), "feet": np.asarray(rows["feet"], bool),
-           "label": np.full(n, li, np.int64), "return": float(np.sum(rows["rew"]))}
+           "label": np.full(n, li, np.int64), "reset_seed": np.full(n, reset_seed, np.int64),
+           "return": float(np.sum(rows["rew"]))}
     out["term"], out["tout"] = end_flags(n, term)
     return out
 
 
 register_collector(Collector("locomotion", "behaviour mixtures (expert/medium/random) for HalfCheetah, Walker2d, Ant",
-                             LocomotionCollectConfig, collect_locomotion))
+                             LocomotionCollectConfig, collect_locomotion, version="2"))   # 2: seeds.py start states

@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..data.hdf5 import Dataset
+from .. import seeds
 from ..errors import ConfigError, DatasetError, LWDError
 from .collect import CollectProgress, map_episodes
 from .registry import Collector, register_collector, register_suite
@@ -21,9 +22,12 @@ MT10_TASKS = (
 EPISODE_LENGTH = 500
 OBS_DIM, ACT_DIM = 39, 4
 
-# Placement seeds: training data uses [0, EVAL_SEED_BASE); evaluation uses EVAL_SEED_BASE and up,
-# so evaluation goal/object placements are never the ones seen in training.
+# Placement seeds: training data uses [0, EVAL_SEED_BASE); evaluation uses EVAL_SEED_BASE and up, so evaluation
+# goal/object placements are never the ones seen in training, for any seed. This scheme predates the project's seed
+# service (`seeds.py`) and is kept because it is disjoint by construction and the published MT10 results use it;
+# MT10's other start-state streams come from the service, shifted above every placement seed of these two.
 EVAL_SEED_BASE = 1_000_000
+OTHER_STREAMS_BASE = 1 << 48
 
 
 def train_placement_seed(seed: int, episode: int) -> int:
@@ -139,11 +143,12 @@ class MT10Suite:
     def make(self, condition: str, render_mode: str | None = None, size: tuple[int, int] | None = None) -> PlacedEnv:
         return PlacedEnv(condition, render_mode, size)
 
-    def train_seed(self, seed: int, episode: int) -> int:
-        return train_placement_seed(seed, episode)
-
-    def eval_seed(self, seed: int, episode: int) -> int:
-        return eval_placement_seed(seed, episode)
+    def start_seed(self, stream: str, seed: int, *key: int) -> int:
+        if stream == "collect" and len(key) == 1:
+            return train_placement_seed(seed, key[0])
+        if stream == "eval" and len(key) == 1:
+            return eval_placement_seed(seed, key[0])
+        return OTHER_STREAMS_BASE + seeds.start_seed(stream, seed, *key)
 
     def expert(self, condition: str) -> ScriptedExpert:
         return ScriptedExpert(condition)
@@ -207,8 +212,8 @@ def _episode(job) -> dict[str, np.ndarray]:
     if task not in _ENVS:
         _ENVS[task] = (make_env(task), ScriptedExpert(task))
     env, expert = _ENVS[task]
-    ps = train_placement_seed(cfg.seed, ep)
-    rng = np.random.default_rng([cfg.seed, ti, ep])
+    ps = MT10Suite().start_seed("collect", cfg.seed, ep)
+    rng = np.random.default_rng([cfg.seed, ti, ep])     # MT10's own noise stream, kept with its placements
     o = place(env, ps)
     rows: dict[str, list] = {k: [] for k in ("obs", "act", "clean", "rew", "success")}
     term = False

@@ -26,14 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import seeds
 from ..errors import DatasetError, LWDError
 from .registry import register_suite
 
 ENV_ID, GYM_ID = "pusht", "gym_pusht/PushT-v0"
 OBS_DIM, ACT_DIM, EPISODE_LENGTH = 5, 2, 300
-TRAIN_SEED_BASE, EVAL_SEED_BASE = 0, 100_000_000      # evaluation start states never reuse a training seed
 PERTURB_RATE, PERTURB_SHIFT, PERTURB_TURN = 0.02, 20.0, 0.25   # ~6 pushes in a 300-step episode
-_PERTURB_SALT = 0x5057   # separates the perturbation stream from the env's own use of the seed
 
 
 def _make_raw(render_mode: str | None):
@@ -96,7 +95,7 @@ class PushTEnv:
         e._set_state(np.asarray(state, np.float64))
         o, info = e.get_obs(), e._get_info()
         info["is_success"] = False
-        self._rng = np.random.default_rng([_PERTURB_SALT, 0 if seed is None else int(seed)])
+        self._rng = seeds.rng("perturb", 0 if seed is None else int(seed))
         self.t, self.perturbations = 0, 0
         return np.asarray(o, np.float32), info
 
@@ -163,12 +162,6 @@ class PushTSuite:
         if size is not None:
             env.env.visualization_width, env.env.visualization_height = size
         return env
-
-    def train_seed(self, seed: int, episode: int) -> int:
-        return TRAIN_SEED_BASE + seed * 100_000 + episode
-
-    def eval_seed(self, seed: int, episode: int) -> int:
-        return EVAL_SEED_BASE + seed * 100_000 + episode
 
     def expert(self, condition: str):
         raise LWDError("pusht has no evaluation expert: its demonstrator (`collect pusht`) plans over a replica of "

@@ -12,6 +12,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .. import seeds
 from ..data.hdf5 import Dataset
 from ..schema import check_fields, setting
 from .collect import CollectProgress, end_flags, map_episodes
@@ -54,8 +55,8 @@ def _episode(job) -> dict[str, np.ndarray]:
     from .pusht_planner import PushDemonstrator                     # pymunk only where episodes run
     cfg, ep = job
     suite = PushTSuite()
-    seed = suite.train_seed(cfg.seed, ep)
-    rng = np.random.default_rng([cfg.seed, ep, 0x5055])
+    seed = seeds.suite_start_seed(suite, "collect", cfg.seed, ep)
+    rng = seeds.rng("planner", cfg.seed, ep)
     env = suite.make(ENV_ID)
     obs, _ = env.reset(seed=seed)
     side = int(rng.choice([-1, 1])) if cfg.diverse else 0
@@ -63,7 +64,7 @@ def _episode(job) -> dict[str, np.ndarray]:
     rows: dict[str, list] = {k: [] for k in ("obs", "act", "rew", "success", "coverage")}
     term = False
     for t in range(EPISODE_LENGTH):
-        a = demo.act()
+        a = np.clip(demo.act(), -1.0, 1.0).astype(np.float32)     # what the env executes (it clips too)
         o2, r, term, trunc, info = env.step(a)
         for k, v in (("obs", obs), ("act", a), ("rew", r), ("success", bool(info["is_success"])),
                      ("coverage", info["coverage"])):
@@ -82,4 +83,4 @@ def _episode(job) -> dict[str, np.ndarray]:
 
 
 register_collector(Collector("pusht", "PushT demonstrations from a sampling-based push planner",
-                             PushTCollectConfig, collect_pusht))
+                             PushTCollectConfig, collect_pusht, version="2"))   # 2: seeds.py start states, clipped actions

@@ -10,6 +10,7 @@ import numpy as np
 from ..envs.registry import get_suite
 from ..errors import LWDError
 from ..methods.registry import load_trained
+from ..seeds import suite_start_seed
 from ..types import TrainedMethod
 
 
@@ -31,7 +32,7 @@ class OneEpisode:
 
     @property
     def queries(self) -> int:
-        return int(getattr(self.batch, "queries", 0))
+        return int(np.sum(getattr(self.batch, "queries", 0)))
 
 
 def horizon_player(run_dir, kind: str, action_horizon: int, seed: int | None = None, perturb: bool = False,
@@ -49,6 +50,6 @@ def horizon_player(run_dir, kind: str, action_horizon: int, seed: int | None = N
     cid = trained.condition_id(cond)
     ecfg = dataclasses.replace(trained.cfg.eval, action_horizon=int(action_horizon), perturb=bool(perturb))
     if seed is None:
-        seed = suite.eval_seed(0, int(np.random.randint(0, 1000)))
+        seed = suite_start_seed(suite, "play", 0, int(np.random.randint(0, 1_000_000)))
     env = suite.make(cond, render_mode="rgb_array", size=size)
     return env, OneEpisode(trained, kind, cid, ecfg, seed), cond, seed

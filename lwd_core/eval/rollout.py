@@ -47,8 +47,8 @@ def rollout(env, policy, seed: int, on_frame: Callable[[np.ndarray, dict], None]
 
 def rollout_pool(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarray] | None, seeds: Sequence[int],
                  max_steps: int, record: bool = False) -> list[dict]:
-    """Step the pool's len(seeds) open episodes in lock-step. `act_batch` maps (B, obs_dim) -> (B, act_dim) in
-    one call, so a batch of generated policies costs one batched matmul per layer per step; act_batch=None lets
+    """Step the pool's len(seeds) open episodes in lock-step. `act_batch(obs, live)` maps (B, obs_dim) -> (B,
+    act_dim) in one call (`live`: the episodes not yet finished; see types.BatchPolicy), so a batch of generated policies costs one batched matmul per layer per step; act_batch=None lets
     the scripted experts act inside the workers."""
     steps = rollout_pool_steps(pool, act_batch, seeds, max_steps, record)
     while True:
@@ -68,7 +68,8 @@ def rollout_pool_steps(pool: EnvPool, act_batch: Callable[[np.ndarray], np.ndarr
     best = np.full(B, -np.inf)
     obs_l, act_l = [], []
     for t in range(max_steps):
-        acts = None if act_batch is None else np.asarray(act_batch(obs), dtype=np.float32)
+        # finished episodes are passed as not live: policies neither query nor count them
+        acts = None if act_batch is None else np.asarray(act_batch(obs, alive.copy()), dtype=np.float32)
         obs_prev = obs
         obs, r, term, trunc, s, acts = pool.step(acts, alive)
         if record:

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..config import EvalConfig, RunConfig
-from ..envs.collect import ensure_dataset
+from ..data.sources import spec_exists, spec_fingerprint
+from ..envs.collect import dataset_file, ensure_dataset
 from ..envs.registry import get_collector
 from ..errors import ConfigError
 from ..eval.evaluate import evaluate_run
 from ..io import atomic_write_bytes, atomic_write_json
 from ..methods.registry import train_run
-from ..runs import RunDir
+from ..runs import RunDir, absolute_dataset
 from ..train.engine import RESUMABLE
 
 
@@ -49,14 +50,23 @@ MT10_DATA = {"full": {"episodes_per_task": 40, "episode_length": 500}, "quick": 
                                                                                   "episode_length": 100}}
 
 
-def ensure_mt10(out: Path, quick: bool, workers: int) -> Iterator[Any]:
-    """Collect the study's MT10 dataset into out/mt10.h5 unless it is there; returns its path."""
-    data = out / "mt10.h5"
-    cfg = get_collector("mt10").config(**MT10_DATA["quick" if quick else "full"])
-    if not data.exists():
-        yield StudyEvent("collecting MT10 demonstrations", stage="collect mt10")
-    yield from ensure_dataset(data, "mt10", cfg, workers)
+def ensure_data(out: Path, source: str, cfg: Any, workers: int, what: str = "") -> Iterator[Any]:
+    """Collect `source` with `cfg` into out/, or reuse the file collected there with exactly these settings (its
+    name carries their digest: `envs/collect.py`); returns its path."""
+    data = dataset_file(out, source, cfg)
+    what = what or f"{source} demonstrations"
+    if data.exists():
+        yield StudyEvent(f"using {what} collected with the same settings: {data}")
+    else:
+        yield StudyEvent(f"collecting {what} into {data}", stage=f"collect {source}")
+    yield from ensure_dataset(data, source, cfg, workers)
     return data
+
+
+def ensure_mt10(out: Path, quick: bool, workers: int) -> Iterator[Any]:
+    """The study's MT10 dataset in out/ (the demo's scale, or the smoke scale); returns its path."""
+    cfg = get_collector("mt10").config(**MT10_DATA["quick" if quick else "full"])
+    return (yield from ensure_data(out, "mt10", cfg, workers, "MT10 demonstrations"))
 
 
 # Settings that do not change what a run learns; a reused run may differ from the requested config in these.
@@ -92,14 +102,30 @@ def only_longer(saved: RunConfig, wanted: RunConfig) -> bool:
                                                                            for p in phases)
 
 
+def check_same_dataset(run: RunDir, saved: RunConfig, wanted: RunConfig) -> None:
+    """Refuse a run folder whose run was trained on other data than `wanted` names (by content hash, or by path for
+    runs that record no hash)."""
+    rec, spec = run.dataset_record(), wanted.data.dataset
+    if rec is not None and spec and spec_exists(spec):
+        if spec_fingerprint(spec)[0] == rec["sha256"]:
+            return
+        other = rec["path"]
+    elif str(saved.data.dataset) == str(spec):
+        return
+    else:
+        other = saved.data.dataset
+    raise ConfigError(f"{run.path} was trained on another dataset ({other}); use another --out or delete that folder")
+
+
 def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str, cancel=lambda: False) -> Iterator[Any]:
     """Train, resume, or reuse a finished run; returns True when it is finished. A run folder trained with fewer
-    steps is trained on to the wanted ones; one made with other training settings is an error, not something to
-    reuse silently."""
+    steps is trained on to the wanted ones; one made with other training settings or on another dataset is an
+    error, not something to reuse silently."""
     run = RunDir(run_dir)
     longer = False
     if run.exists():
         saved = run.config()
+        check_same_dataset(run, saved, absolute_dataset(cfg))
         diff = training_differences(saved, cfg)
         if diff and not only_longer(saved, cfg):
             raise ConfigError(f"{run.path} was trained with other settings ({'; '.join(diff[:3])}); "

@@ -22,7 +22,6 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..config import EvalConfig, RunConfig, preset
-from ..envs.collect import ensure_dataset
 from ..envs.registry import get_collector
 from ..errors import ConfigError
 from ..runs import RunDir
@@ -32,6 +31,7 @@ from .common import (
     StudyResult,
     cached_eval,
     cancellable,
+    ensure_data,
     ensure_trained,
     markdown_table,
     pyplot,
@@ -87,11 +87,8 @@ def run(a: StudyArgs) -> Iterator[Any]:
     horizons = QUICK_HORIZONS if a.quick else HORIZONS
     conditions = CONDITIONS if a.options.get("perturb", True) else {"clean": False}
     a.out.mkdir(parents=True, exist_ok=True)
-    data = a.out / "pusht.h5"
-    if not data.exists():
-        yield StudyEvent("collecting PushT demonstrations", stage="collect pusht")
     ccfg = get_collector("pusht").config(episodes=DEMOS["quick" if a.quick else "full"], seed=0)
-    yield from ensure_dataset(data, "pusht", ccfg, a.workers)
+    data = yield from ensure_data(a.out, "pusht", ccfg, a.workers, "PushT demonstrations")
     points: list[dict] = []
     n_obs = preset("pusht-dp").baseline.n_obs
     train_s: dict[str, float] = {}

@@ -18,7 +18,6 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..config import EvalConfig, RunConfig, preset
-from ..envs.collect import ensure_dataset
 from ..envs.locomotion import ENVS, env_id_of
 from ..envs.registry import get_collector, get_suite
 from ..eval.behaviour import js_divergence
@@ -29,6 +28,7 @@ from .common import (
     StudyResult,
     cached_eval,
     cancellable,
+    ensure_data,
     ensure_trained,
     markdown_table,
     pyplot,
@@ -54,7 +54,6 @@ PAPER = {  # paper Table 1: (mean, std) for SOS, MLP, LWD
 }
 DATA = {"full": {"episodes": 32, "episode_length": 1000}, "quick": {"episodes": 2, "episode_length": 60}}
 HELDOUT = "VAE held-out"                  # the VAE encoding and decoding rollouts it was not trained on
-SOS_SEED_OFFSET = 1000                    # the second set of original rollouts uses other held-out start states
 
 
 def configs(env_id: str, data: Path, seed: int, quick: bool) -> dict[str, RunConfig]:
@@ -83,12 +82,9 @@ def run(a: StudyArgs) -> Iterator[Any]:
                  "paper": PAPER, "columns": list(COLUMNS), "levels": list(LEVELS)}
     figs: list[str] = []
     for env_id in envs:
-        data = a.out / f"{env_id}.h5"
-        if not data.exists():
-            yield StudyEvent(f"collecting {env_id} behaviours", stage=f"collect {env_id}")
         ccfg = get_collector("locomotion").config(env=env_id, behaviors=",".join(LEVELS), episodes=scale["episodes"],
                                                    episode_length=scale["episode_length"])
-        yield from ensure_dataset(data, "locomotion", ccfg, a.workers)
+        data = yield from ensure_data(a.out, "locomotion", ccfg, a.workers, f"{env_id} behaviours")
         per_seed: list[dict] = []
         has_snippets = False
         for seed in range(a.seeds):
@@ -100,12 +96,15 @@ def run(a: StudyArgs) -> Iterator[Any]:
                     yield StudyEvent("table1 stopped; rerun the command to resume", status="cancelled")
                     return StudyResult(False)
             ev = {}
-            for key, run_name, kinds, eseed in (("lwd", "lwd", ("expert", "lwd", "vae"), seed),
-                                                ("vtrain", "lwd", ("vae_train",), seed),
-                                                ("sos", "lwd", ("expert",), seed + SOS_SEED_OFFSET),
-                                                ("mlp", "mlp", ("mlp_bc",), seed)):
+            # the second set of the originals' rollouts (SOS) runs on the "reference" start states, disjoint from
+            # the evaluation ones by construction (seeds.py)
+            for key, run_name, kinds, states in (("lwd", "lwd", ("expert", "lwd", "vae"), "eval"),
+                                                 ("vtrain", "lwd", ("vae_train",), "eval"),
+                                                 ("sos", "lwd", ("expert",), "reference"),
+                                                 ("mlp", "mlp", ("mlp_bc",), "eval")):
                 run_dir = a.out / f"{run_name}-{env_id}-s{seed}"
-                ecfg = EvalConfig(episodes=episodes, seed=eseed, max_steps=max_steps, ddim_steps=10 if a.quick else 50)
+                ecfg = EvalConfig(episodes=episodes, seed=seed, max_steps=max_steps, ddim_steps=10 if a.quick else 50,
+                                  start_states=states)
                 yield StudyEvent(f"rolling out {', '.join(kinds)} on {env_id} (seed {seed})", stage=f"table1 eval {env_id}")
                 ev[key] = yield from cancellable(cached_eval(run_dir, ecfg, kinds, run_dir / "eval" / f"table1-{key}.json",
                                                              a.workers), a.cancel)

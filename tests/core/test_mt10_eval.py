@@ -35,7 +35,7 @@ def test_scripted_expert_solves_reach_and_batched_rollout_agrees():
         batch = rollout_pool(pool, None, seeds, 150)                       # the experts act inside the pool
         experts = [ScriptedExpert("reach-v3") for _ in seeds]
         pool.reset(seeds)
-        by_caller = rollout_pool(pool, lambda o: np.stack([e.act(x) for e, x in zip(experts, o)]), seeds, 150)
+        by_caller = rollout_pool(pool, lambda o, live: np.stack([e.act(x) for e, x in zip(experts, o)]), seeds, 150)
     env = PlacedEnv("reach-v3")
     try:
         single = rollout(env, experts[0], seeds[0], max_steps=150)
@@ -109,15 +109,27 @@ class CountingSuite:
         return Toward()
 
 
-def test_rollout_pool_stops_each_env_at_its_own_end():
-    with EnvPool(CountingSuite(), workers=1) as pool:
-        pool.open("20", 2)
-        res = rollout_pool(pool, lambda o: np.clip(-o, -0.5, 0.5), [2, -1], 50, record=True)
-        assert [r["length"] for r in res] == [20, 20]
-        assert res[0]["return"] == pytest.approx(-3.0) and res[1]["return"] == pytest.approx(-0.5)
-        pool.open("5", 2)                  # episodes that end early stop stepping; the batch goes on to its end
-        res = rollout_pool(pool, lambda o: np.clip(-o, -0.5, 0.5), [2, -1], 50, record=True)
-        assert [r["length"] for r in res] == [5, 5] and res[0]["obs"].shape == (5, 1)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_rollout_pool_stops_each_env_at_its_own_end(workers):
+    """Episodes of 3, 7 and 20 steps in one lock-step batch: each stops at its own end, and from then on the
+    policy is told it is not live."""
+    seen = []
+
+    def act(o, live):
+        seen.append(live.copy())
+        return np.clip(-o, -0.5, 0.5)
+
+    with EnvPool(CountingSuite(), workers=workers) as pool:
+        pool.open(["3", "7", "20"])
+        res = rollout_pool(pool, act, [2, -1, 2], 50, record=True)
+    assert [r["length"] for r in res] == [3, 7, 20]
+    assert [r["obs"].shape for r in res] == [(3, 1), (7, 1), (20, 1)]
+    # x goes 2 -> 1.5 -> 1.0 -> 0.5 (then 0): the 3-step episode stops at -(1.5 + 1 + 0.5) = -3
+    assert res[0]["return"] == pytest.approx(-3.0) and res[2]["return"] == pytest.approx(-3.0)
+    assert res[1]["return"] == pytest.approx(-0.5)
+    assert len(seen) == 20
+    assert [live.tolist() for live in seen[2:4]] == [[True, True, True], [False, True, True]]
+    assert seen[7].tolist() == [False, False, True]
 
 
 def test_rollout_frame_every_and_should_stop():

@@ -1,0 +1,82 @@
+"""Only live episodes are queried and counted: episodes ending at different steps each make ceil(length / H_a)
+diffusion queries, with LWD re-sampled every H_a steps and with Diffusion Policy executing H_a actions a chunk."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lwd_core.config import EvalConfig, preset
+from lwd_core.eval.parallel import EnvPool
+from lwd_core.eval.rollout import rollout_pool
+from lwd_core.methods.registry import train_run
+from lwd_core.data.hdf5 import save_dataset
+from tests.toy_suite import ACT_DIM, OBS_DIM, make_synthetic
+
+LENGTHS = (3, 7, 11, 30)
+
+
+class EndsEnv:
+    """Random states (toy dimensions); the condition is the episode's length."""
+
+    def __init__(self, length: int):
+        self.max_episode_steps, self.length = length, length
+
+    def reset(self, seed=None):
+        self.rng, self.t = np.random.default_rng(seed), 0
+        return self.rng.normal(size=OBS_DIM).astype(np.float32), {}
+
+    def step(self, a):
+        self.t += 1
+        return self.rng.normal(size=OBS_DIM).astype(np.float32), 0.0, self.t >= self.length, False, {}
+
+    def render(self):
+        return np.zeros((2, 2, 3), np.uint8)
+
+    def close(self):
+        pass
+
+
+class EndsSuite:
+    def make(self, condition, render_mode=None, size=None):
+        return EndsEnv(int(condition))
+
+
+def roll(batch, h_a):
+    with EnvPool(EndsSuite(), workers=1) as pool:
+        pool.open([str(n) for n in LENGTHS])
+        res = rollout_pool(pool, batch, list(range(len(LENGTHS))), 50)
+    assert [r["length"] for r in res] == list(LENGTHS)
+    return [math.ceil(n / h_a) for n in LENGTHS]
+
+
+@pytest.fixture(scope="module")
+def state_conditioned_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("live")
+    save_dataset(make_synthetic(), d / "toy.h5")
+    cfg = preset("toy-tiny").replace(data={"dataset": str(d / "toy.h5")}, ddpm={"state_condition": True})
+    for _ in train_run(str(d / "run"), cfg):
+        pass
+    return d / "run"
+
+
+@pytest.mark.parametrize("h_a", [1, 4, 8])
+def test_lwd_resamples_only_live_episodes(state_conditioned_run, h_a):
+    from lwd_core.methods.lwd.inference import TrainedLWD
+    lwd = TrainedLWD(state_conditioned_run)
+    batch = lwd.batch_policy("lwd", 0, len(LENGTHS), EvalConfig(action_horizon=h_a, ddim_steps=3), 0, None)
+    want = roll(batch, h_a)
+    assert batch.queries.tolist() == want
+    per_episode = lwd.extra_metrics([(0, batch)])["diffusion_queries_per_episode"]
+    assert per_episode == pytest.approx(np.mean(want))
+
+
+@pytest.mark.parametrize("h_a", [2, 5])
+def test_diffusion_policy_queries_only_live_episodes(h_a):
+    from lwd_core.methods.diffusion_policy.inference import DPBatch
+    from lwd_core.methods.diffusion_policy.model import DiffusionPolicyModel, DPSpec
+    m = DiffusionPolicyModel(DPSpec(OBS_DIM, ACT_DIM, 1, "small", horizon=16, n_obs=2, n_action=8))
+    batch = DPBatch(m, 0, 2, seed=0, n_action=h_a)
+    want = roll(batch, h_a)
+    assert batch.queries.tolist() == want
