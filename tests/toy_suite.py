@@ -36,13 +36,15 @@ def make_synthetic(n_eps=6, length=LENGTH, obs_dim=OBS_DIM, act_dim=ACT_DIM, n_l
 
 
 class ToyEnv:
-    """States are i.i.d. normal; the reward is minus the squared error to the condition's map."""
+    """States are i.i.d. normal; the reward is minus the squared error to the condition's map. Perturbed, a third
+    of the states are shifted by 3 (seeded by the episode)."""
     max_episode_steps = LENGTH
 
-    def __init__(self, condition: str):
+    def __init__(self, condition: str, perturb: bool = False):
         self.M = maps()[int(condition[1:])]
         self.rng = np.random.default_rng(0)
         self.obs = np.zeros(OBS_DIM, np.float32)
+        self.perturb = perturb
 
     def reset(self, seed=None):
         self.rng = np.random.default_rng(seed)
@@ -54,6 +56,8 @@ class ToyEnv:
         r = -float(np.mean((np.asarray(a) - np.tanh(self.obs @ self.M)) ** 2))
         self.t += 1
         self.obs = self.rng.normal(size=OBS_DIM).astype(np.float32)
+        if self.perturb and self.rng.random() < 1 / 3:
+            self.obs += 3.0
         return self.obs.copy(), r, False, self.t >= LENGTH, {"success": r > -0.01}
 
     def render(self):
@@ -80,6 +84,7 @@ class ToySuite:
     has_success: bool = True
     has_expert: bool = True
     episode_variation: str = "seeds"
+    perturb: bool = False
 
     def episode_length(self) -> int:
         return LENGTH
@@ -93,7 +98,10 @@ class ToySuite:
             raise LWDError(f"condition {condition!r} is not a {ENV_ID} map")
 
     def make(self, condition, render_mode=None, size=None):
-        return ToyEnv(condition)
+        return ToyEnv(condition, self.perturb)
+
+    def with_perturbations(self):
+        return ToySuite(perturb=True)
 
     def expert(self, condition):
         return ToyExpert(condition)

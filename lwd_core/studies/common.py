@@ -12,6 +12,7 @@ from ..envs.collect import dataset_file, ensure_dataset
 from ..envs.registry import get_collector
 from ..errors import ConfigError
 from ..eval.evaluate import evaluate_run
+from ..eval.plan import EvalPlan, plan_matches
 from ..io import atomic_write_bytes, atomic_write_json
 from ..methods.registry import train_run
 from ..runs import RunDir, absolute_dataset
@@ -146,22 +147,21 @@ def ensure_trained(run_dir: Path, cfg: RunConfig, desc: str, cancel=lambda: Fals
     return status == "finished"
 
 
-def cached_eval(run_dir: Path, ecfg: EvalConfig, kinds, path: Path, workers: int) -> Iterator[Any]:
-    """Evaluate a run, or reuse a saved result of the same episodes and seed that is newer than every checkpoint
-    (so rerunning a study after an interruption only evaluates what changed). Returns the result."""
-    ckpts = list((Path(run_dir) / "checkpoints").glob("*.safetensors"))
-    if path.exists() and ckpts and path.stat().st_mtime >= max(c.stat().st_mtime for c in ckpts):
+def cached_eval(run_dir: Path, ecfg: EvalConfig, kinds, path: Path, workers: int,
+                conditions=None) -> Iterator[Any]:
+    """Evaluate a run, or reuse the result saved at `path` when it was computed from exactly the same evaluation
+    plan (`eval/plan.py`: every setting that changes the result, and the digests of the run's checkpoints), so
+    rerunning a study after an interruption evaluates only what changed. Returns the result."""
+    plan = EvalPlan.of(run_dir, ecfg, kinds, conditions)
+    if path.exists():
         try:
             ev = json.loads(path.read_text())
-            if ev.get("episodes") == ecfg.episodes and ev.get("seed") == ecfg.seed and \
-                    ev.get("max_steps", 500) == ecfg.max_steps and all(m in ev.get("methods", {}) for m in kinds) \
-                    and ev.get("perturb", False) == ecfg.perturb and \
-                    ev.get("action_horizon", 0) == ecfg.action_horizon:
+            if plan_matches(ev, plan):
                 return ev
         except (OSError, ValueError):
             pass                                   # unreadable or partial: evaluate again
     ev: dict = {}
-    yield from evaluate_run(run_dir, ecfg, None, kinds, workers, result=ev)
+    yield from evaluate_run(run_dir, ecfg, conditions, kinds, workers, result=ev)
     atomic_write_json(path, ev)
     return ev
 
