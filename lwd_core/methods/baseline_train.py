@@ -9,6 +9,8 @@ import torch
 from ..config import RunConfig
 from ..data.hdf5 import Dataset
 from ..data.sources import load_source
+from ..errors import RunError
+from ..io import load_meta
 from ..runs import RunDir
 from ..train.engine import (
     PhaseEvent,
@@ -26,14 +28,19 @@ from .baseline_load import Builder
 Loss = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 
 
-def step_table(ds: Dataset, episodes: np.ndarray, n_obs: int, horizon: int):
+def step_table(ds: Dataset, episodes: np.ndarray, n_obs: int, horizon: int, pad_after: int | None = None):
     """Per training step: its obs-history rows (N, n_obs) and action-chunk rows (N, horizon), clamped to the
-    episode (the first observation repeats before the start, the last action after the end)."""
+    episode (the first observation repeats before the start, the last action after the end).
+    pad_after=None: a sample at every step of the episode. pad_after=k: Chi et al.'s SequenceSampler (pad_before =
+    n_obs - 1, pad_after = k): windows of `horizon` steps start from n_obs - 1 steps before the episode to k steps
+    past its last full window, i.e. the current step t runs up to L - horizon + k + n_obs - 1 (with k = H_a - 1:
+    the last window's executed actions end at the episode's last step); an episode shorter than
+    horizon - k - n_obs + 1 gives none."""
     bounds = ds.episode_bounds()
     hist, chunk, rows = [], [], []
     for i in episodes:
         s, e = bounds[i]
-        t = np.arange(s, e)
+        t = np.arange(s, e if pad_after is None else min(e, e - horizon + pad_after + n_obs))
         hist.append(np.clip(t[:, None] + np.arange(-(n_obs - 1), 1)[None], s, e - 1))
         chunk.append(np.clip(t[:, None] - (n_obs - 1) + np.arange(horizon)[None], s, e - 1))
         rows.append(t)
@@ -41,33 +48,67 @@ def step_table(ds: Dataset, episodes: np.ndarray, n_obs: int, horizon: int):
 
 
 def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Builder, loss: Loss,
-                   n_obs: int, horizon: int, weight_decay: float = 0.0) -> Iterator[StepRecord | PhaseEvent]:
+                   n_obs: int, horizon: int, weight_decay: float = 0.0, betas: tuple[float, float] = (0.9, 0.999),
+                   pad_after: int | None = None, limits: bool = False, ema: bool = False,
+                   schedule: str | Callable[[int, int], float] = "constant") -> Iterator[StepRecord | PhaseEvent]:
     """One phase named after the method. Every array is moved to the configured device once; batches are
-    gathered there, so the host does no per-step work beyond drawing the batch's row indices."""
+    gathered there, so the host does no per-step work beyond drawing the batch's row indices.
+    Options (Diffusion Policy's; the defaults are MLP-BC's): AdamW `betas`; `pad_after` (step_table); `limits`:
+    build(..., limits=(obs_min, obs_max, act_min, act_max)) for min-max normalisation, recorded in the metadata as
+    `normalizer`; `ema`: an average of the weights (ema.py) saved beside them, its step as `ema_step`; `schedule`:
+    run_phase's learning-rate schedule."""
+    b = cfg.baseline
+    ckpt = run.ckpt_dir / f"{cfg.method}.safetensors"
+    ema_step = 0
+    if ema and resume and ckpt.exists():
+        m = load_meta(ckpt)
+        if "ema_step" not in m:            # trained before the average: it evaluates as then (from_checkpoint)
+            if m.get("finished") and int(m["step"]) >= b.steps:
+                yield PhaseEvent(cfg.method, f"{cfg.method} already trained ({m['step']} steps)", "finished")
+                run.set_status("finished", phase="done")
+                yield PhaseEvent("done", "training finished", "finished")
+                return
+            raise RunError(f"{ckpt}: trained before EMA weights and min-max normalisation; it still evaluates, but "
+                           f"cannot be resumed: start a new run")
+        if int(m["ema_step"]) != int(m["step"]):
+            raise RunError(f"{ckpt}: inconsistent checkpoint (EMA at step {m['ema_step']}, checkpoint says "
+                           f"{m['step']}); delete it to retrain that phase")
+        ema_step = int(m["ema_step"])
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     ds = load_source(cfg.data.dataset)
     train_eps, held_eps = split_episodes(ds, cfg)
-    b = cfg.baseline
-    rows, hist, chunk = step_table(ds, train_eps, n_obs, horizon)
+    rows, hist, chunk = step_table(ds, train_eps, n_obs, horizon, pad_after)
     labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int64)
     names = ds.condition_names()
     tanh = resolve_tanh(cfg, ds)
     mean, std = ds.observations.mean(0), np.maximum(ds.observations.std(0), 1e-3)
-    model = build(cfg, ds.obs_dim, ds.act_dim, len(names), tanh, mean, std).to(device)
+    targets = action_targets(cfg, ds)
+    lim = None
+    if limits:   # over the whole dataset, as Chi et al.'s normaliser (and the mean and std above)
+        lim = [x.tolist() for x in (ds.observations.min(0), ds.observations.max(0), targets.min(0), targets.max(0))]
+    model = build(cfg, ds.obs_dim, ds.act_dim, len(names), tanh, mean, std,
+                  **({"limits": lim} if limits else {})).to(device)
     meta = {"obs_dim": ds.obs_dim, "act_dim": ds.act_dim, "tanh_output": tanh, "label_names": names,
             "env_id": cfg.env_id or ds.env_id, "dataset": str(cfg.data.dataset), "method": cfg.method,
             "train_episodes": train_eps.tolist(), "heldout_episodes": held_eps.tolist(),
             "obs_mean": mean.tolist(), "obs_std": std.tolist(), "n_params": sum(
                 p.numel() for n, p in model.named_parameters())}
+    if limits:
+        meta.update(normalizer="limits", **dict(zip(("obs_min", "obs_max", "act_min", "act_max"), lim)))
+    trained = model
+    if ema:
+        from .diffusion_policy.ema import EMA
+        trained = EMA(model)               # run_phase checkpoints and restores both
+        meta["ema_step"] = ema_step
     run.set_status("running", phase="data", step=0)
     yield PhaseEvent("data", f"{len(rows)} steps from {len(train_eps)} episodes for {cfg.method} on {device}")
     obs = torch.as_tensor(ds.observations).to(device)                      # (N, obs_dim)
-    act = torch.as_tensor(action_targets(cfg, ds)).to(device)              # (N, act_dim)
+    act = torch.as_tensor(targets).to(device)                              # (N, act_dim)
     task = torch.as_tensor(labels).to(device)                              # (N,)
     hist_t, chunk_t = torch.as_tensor(hist).to(device), torch.as_tensor(chunk).to(device)
     rows_t = torch.as_tensor(rows).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=b.lr, weight_decay=weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=b.lr, betas=betas, weight_decay=weight_decay)
     rng = torch.Generator(device=device).manual_seed(cfg.seed)
 
     def step_fn(step: int):
@@ -77,11 +118,13 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
+        if ema:
+            trained.update(step)
+            meta["ema_step"] = step + 1            # run_phase saves the metadata as it is at each checkpoint
         return {"loss": value.item()}, epoch
 
-    ckpt = run.ckpt_dir / f"{cfg.method}.safetensors"
-    state = yield from run_phase(run, cfg, cfg.method, (cfg.method,), model, opt, rng, ckpt, b.steps, meta, resume,
-                                 cancel, step_fn)
+    state = yield from run_phase(run, cfg, cfg.method, (cfg.method,), trained, opt, rng, ckpt, b.steps, meta,
+                                 resume, cancel, step_fn, schedule)
     if state == "finished":
         run.set_status("finished", phase="done")
         yield PhaseEvent("done", "training finished", "finished")

@@ -142,7 +142,7 @@ def guarded(run: RunDir, body: Iterator) -> Iterator:
 def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], model: torch.nn.Module,
               opt: torch.optim.Optimizer, rng: torch.Generator, ckpt_path, total: int, meta: dict, resume: bool,
               cancel: Callable[[], bool], step_fn: Callable[[int], tuple[dict, float]],
-              schedule: str = "constant") -> Iterator[StepRecord | PhaseEvent]:
+              schedule: str | Callable[[int, int], float] = "constant") -> Iterator[StepRecord | PhaseEvent]:
     """Step/log/checkpoint/cancel loop of one phase; `phases` is the method's phase order (for resume).
     Returns 'finished' or 'cancelled'."""
     step = 0
@@ -181,6 +181,9 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
         if schedule == "cosine":  # a pure function of the step, so resuming needs no scheduler state
             for g in opt.param_groups:
                 g["lr"] = base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
+        elif callable(schedule):  # a method's own factor of (step, total), e.g. warm-up then cosine
+            for g in opt.param_groups:
+                g["lr"] = base_lr * schedule(step, total)
         losses, epoch = step_fn(step)
         step += 1
         if step % cfg.log_every == 0 or step == total:

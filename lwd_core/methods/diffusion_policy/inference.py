@@ -6,7 +6,7 @@ import torch
 
 from ...errors import LWDError
 from ..baseline_load import TrainedBaseline
-from .model import build
+from .model import build, from_checkpoint
 
 
 class DPBatch:
@@ -37,7 +37,7 @@ class TrainedDP(TrainedBaseline):
     policy_kinds = ("diffusion_policy",)
 
     def __init__(self, run_dir):
-        super().__init__(run_dir, build)
+        super().__init__(run_dir, build, from_checkpoint)      # the EMA weights and their normalisers
         self.ddim_steps = self.cfg.baseline.ddim_steps or None     # 0 = the full DDPM chain
 
     @property

@@ -1,6 +1,8 @@
 """Diffusion Policy baseline (Chi et al. 2024): a 1-D temporal U-Net over action chunks, FiLM-conditioned on
 the observation history and the diffusion step; DDPM training with 100 steps, DDPM or DDIM inference.
-Written from the paper's description; sizes follow LWD appendix C.6 (Table 8)."""
+Written from the paper's description; sizes follow LWD appendix C.6 (Table 8), plus Chi et al.'s PushT U-Net ("chi").
+Observations and actions are min-max normalised to [-1, 1] as Chi et al.'s LinearNormalizer ('limits'); checkpoints
+from before that z-score the observations and take the actions as they are (DPSpec.norm "zscore")."""
 from __future__ import annotations
 
 import math
@@ -13,12 +15,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...checkpoint import load_checkpoint
 from ...errors import LWDError
 from ...models.embeddings import sinusoidal_embedding
 from ...models.sampling import ddim_sample
 from ...policy_file import load_policy, save_policy
+from .ema import EMA
 
-DP_SIZES = {"small": (64, (16, 32, 64)), "large": (256, (32, 64, 128))}   # (step embed dim, down dims)
+# (step embed dim, down dims); "chi": Chi et al.'s low-dim PushT U-Net (65.8M parameters at obs 20, act 2)
+DP_SIZES = {"small": (64, (16, 32, 64)), "large": (256, (32, 64, 128)), "chi": (256, (256, 512, 1024))}
+RANGE_EPS = 1e-4                  # a dimension whose data span less than this is shifted, not scaled (as Chi et al.)
 
 
 @dataclass
@@ -34,6 +40,32 @@ class DPSpec:
     n_train_steps: int = 100
     obs_mean: list = field(default_factory=list)
     obs_std: list = field(default_factory=list)
+    norm: str = "limits"              # "limits": min-max to [-1, 1]; "zscore": checkpoints from before it
+    obs_min: list = field(default_factory=list)   # the data's limits ("limits"; empty = the identity)
+    obs_max: list = field(default_factory=list)
+    act_min: list = field(default_factory=list)
+    act_max: list = field(default_factory=list)
+
+
+class RangeNormalizer(nn.Module):
+    """Chi et al.'s 'limits' normaliser: x -> scale * x + offset with scale = 2 / (max - min), offset = -1 - scale *
+    min, so the data's min and max map to -1 and 1; a dimension spanning less than RANGE_EPS is only shifted (scale
+    1, offset -min). Computed as (x - lo) / half_range - 1 with half_range = (max - min) / 2: the same map, but it
+    sends the limits to -1 and 1 exactly in floating point (x - lo is then 0, or exactly twice half_range)."""
+
+    def __init__(self, lo: list, hi: list, dim: int):
+        super().__init__()
+        lo_t = torch.tensor(lo or [-1.0] * dim, dtype=torch.float32)
+        hi_t = torch.tensor(hi or [1.0] * dim, dtype=torch.float32)
+        flat = (hi_t - lo_t) < RANGE_EPS
+        self.register_buffer("lo", torch.where(flat, lo_t - 1, lo_t))          # flat: (x - (min - 1)) / 1 - 1
+        self.register_buffer("half_range", torch.where(flat, torch.ones_like(lo_t), (hi_t - lo_t) / 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.lo) / self.half_range - 1
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        return (y + 1) * self.half_range + self.lo
 
 
 class ConvNormAct(nn.Sequential):
@@ -110,21 +142,32 @@ class DiffusionPolicyModel(nn.Module):
         step_dim, down = DP_SIZES[spec.size]
         self.unet = TemporalUNet(spec.act_dim, spec.n_obs * (spec.obs_dim + spec.n_tasks), step_dim, down, spec.kernel)
         self.register_buffer("alpha_bar", cosine_alpha_bar(spec.n_train_steps))
-        mean = spec.obs_mean or [0.0] * spec.obs_dim
-        std = spec.obs_std or [1.0] * spec.obs_dim
-        self.register_buffer("obs_mean", torch.tensor(mean, dtype=torch.float32))
-        self.register_buffer("obs_std", torch.tensor(std, dtype=torch.float32))
+        if spec.norm == "limits":
+            self.obs_norm = RangeNormalizer(spec.obs_min, spec.obs_max, spec.obs_dim)
+            self.act_norm = RangeNormalizer(spec.act_min, spec.act_max, spec.act_dim)
+        elif spec.norm == "zscore":   # the state dict of checkpoints from before min-max normalisation
+            mean = spec.obs_mean or [0.0] * spec.obs_dim
+            std = spec.obs_std or [1.0] * spec.obs_dim
+            self.register_buffer("obs_mean", torch.tensor(mean, dtype=torch.float32))
+            self.register_buffer("obs_std", torch.tensor(std, dtype=torch.float32))
+        else:
+            raise LWDError(f"DP normalisation must be limits or zscore, got {spec.norm!r}")
 
     def global_cond(self, obs_hist: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
         # obs_hist (B, T_o, obs_dim) raw, task (B,) -> (B, T_o * (obs_dim + n_tasks))
-        o = (obs_hist - self.obs_mean) / self.obs_std
+        o = self.obs_norm(obs_hist) if self.spec.norm == "limits" else (obs_hist - self.obs_mean) / self.obs_std
         if self.spec.n_tasks:
             oh = F.one_hot(task, self.spec.n_tasks).to(o.dtype)[:, None].expand(-1, o.shape[1], -1)
             o = torch.cat([o, oh], dim=-1)
         return o.flatten(1)
 
+    def normalise_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        """Raw actions -> the [-1, 1] space the diffusion runs in ("zscore" checkpoints: clamped raw actions)."""
+        return self.act_norm(actions) if self.spec.norm == "limits" else actions.clamp(-1, 1)
+
     def loss(self, obs_hist, task, actions, generator=None) -> torch.Tensor:
-        """actions (B, H, act_dim) in [-1, 1]; epsilon-prediction MSE."""
+        """actions (B, H, act_dim) raw; epsilon-prediction MSE on their normalised values."""
+        actions = self.normalise_actions(actions)
         B = actions.shape[0]
         t = torch.randint(0, self.spec.n_train_steps, (B,), generator=generator, device=actions.device)
         eps = torch.randn(actions.shape, generator=generator, device=actions.device)
@@ -134,7 +177,12 @@ class DiffusionPolicyModel(nn.Module):
 
     @torch.no_grad()
     def sample(self, obs_hist, task, steps: int | None = None, generator=None) -> torch.Tensor:
-        """DDIM (eta=0) over `steps` timesteps; steps=None or >= n_train_steps gives the full DDPM chain."""
+        """DDIM (eta=0) over `steps` timesteps; steps=None or >= n_train_steps gives the full DDPM chain. Returns
+        raw actions (B, H, act_dim)."""
+        x = self._sample(obs_hist, task, steps, generator)
+        return self.act_norm.inverse(x) if self.spec.norm == "limits" else x
+
+    def _sample(self, obs_hist, task, steps: int | None = None, generator=None) -> torch.Tensor:
         n = self.spec.n_train_steps
         cond = self.global_cond(obs_hist, task)
         dev = obs_hist.device
@@ -195,6 +243,7 @@ class DiffusionPolicy:
             task, steps = int(d.pop("task", 0)), d.pop("ddim_steps", None)
             d.pop("kind", None)
             d.pop("format", None)
+            d.setdefault("norm", "zscore")                 # files from before min-max normalisation
             model = DiffusionPolicyModel(DPSpec(**d))
             model.load_state_dict({k: torch.from_numpy(v) for k, v in t.items()})
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
@@ -203,9 +252,31 @@ class DiffusionPolicy:
         return cls(model, task, steps)
 
 
-def build(cfg, obs_dim: int, act_dim: int, n_tasks: int, tanh: bool, obs_mean=None, obs_std=None):
+def _floats(x) -> list:
+    return [] if x is None else [float(v) for v in x]
+
+
+def build(cfg, obs_dim: int, act_dim: int, n_tasks: int, tanh: bool, obs_mean=None, obs_std=None,
+          limits=None, norm: str = "limits"):
+    """limits: (obs_min, obs_max, act_min, act_max) of the data, for norm "limits"."""
     b = cfg.baseline
+    lim = [_floats(x) for x in limits] if limits is not None else [[], [], [], []]
     spec = DPSpec(obs_dim, act_dim, n_tasks, b.dp_size, 5, b.horizon, b.n_obs, b.n_action, b.dp_train_steps,
-                  [] if obs_mean is None else [float(x) for x in obs_mean],
-                  [] if obs_std is None else [float(x) for x in obs_std])
+                  _floats(obs_mean), _floats(obs_std), norm, *lim)
     return DiffusionPolicyModel(spec)
+
+
+def from_checkpoint(cfg, path, meta: dict) -> DiffusionPolicyModel:
+    """The model a run's checkpoint is evaluated with: its EMA weights and min-max normalisers; a checkpoint from
+    before them (no `normalizer` in its metadata) loads its trained weights with z-scored observations, as then."""
+    dims = (meta["obs_dim"], meta["act_dim"], len(meta["label_names"]), meta["tanh_output"], meta["obs_mean"],
+            meta["obs_std"])
+    if "normalizer" not in meta:
+        model = build(cfg, *dims, norm="zscore")
+        load_checkpoint(path, model)
+        return model
+    model = build(cfg, *dims, limits=[meta[k] for k in ("obs_min", "obs_max", "act_min", "act_max")],
+                  norm=meta["normalizer"])
+    both = EMA(model)
+    load_checkpoint(path, both)             # the trained weights and their average; the average is evaluated
+    return both.ema
