@@ -36,9 +36,27 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def check_creatable(path: str | os.PathLike, what: str = "") -> None:
+    """Refuse, before anything is written, a run folder that cannot be made or written here: a file in its place
+    or above it, or a folder above it that this process may not write in. `what` prefixes the message (the CLI
+    passes "--run-dir ")."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise RunError(f"{what}{p}: is a file, not a run directory")
+    q = p
+    while not q.exists() and q.parent != q:
+        q = q.parent
+    if not q.is_dir():
+        raise RunError(f"{what}{p}: cannot create the run directory there: {q} is a file, not a directory")
+    if not os.access(q, os.W_OK | os.X_OK):
+        where = "it" if q == p else f"{q}"
+        raise RunError(f"{what}{p}: cannot create the run directory there: {where} is not writable")
+
+
 class RunDir:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._pending: RunConfig | None = None     # create(..., defer=True): written on the first write
 
     # layout
     config_path = property(lambda self: self.path / "config.json")
@@ -58,15 +76,44 @@ class RunDir:
         """Training has left metrics or a checkpoint here: continue it with resume, do not start over."""
         return self.exists() and (self.metrics_path.exists() or any(self.ckpt_dir.glob("*.safetensors")))
 
-    def create(self, cfg: RunConfig) -> RunConfig:
-        """Write a new run's config (its dataset path made absolute) and the dataset's hash; returns the config."""
+    def create(self, cfg: RunConfig, defer: bool = False) -> RunConfig:
+        """Write a new run's config (its dataset path made absolute) and the dataset's hash; returns the config.
+
+        defer=True writes nothing yet: the folder and its files are made by this object's first write
+        (set_status, append_metrics), so a training that is refused before it starts (no CUDA, windows longer than
+        the episodes, ...) leaves no folder behind, and a folder that was there is left as it was."""
         cfg = absolute_dataset(cfg)
-        self.path.mkdir(parents=True, exist_ok=True)
+        if defer:
+            check_creatable(self.path)
+            self._pending = cfg
+            return cfg
+        self._write_new(cfg)
+        return cfg
+
+    @property
+    def pending(self) -> bool:
+        """create(..., defer=True) was called and nothing has been written yet."""
+        return self._pending is not None
+
+    def discard_pending(self) -> None:
+        """Forget a deferred new run's config: nothing of it is written."""
+        self._pending = None
+
+    def materialize(self) -> None:
+        """Write a deferred new run's folder, config and dataset record now (nothing if not deferred)."""
+        if self._pending is not None:
+            self._write_new(self._pending)
+
+    def _write_new(self, cfg: RunConfig) -> None:
+        self._pending = None
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunError(f"{self.path}: cannot create the run directory ({e.strerror or e})") from None
         atomic_write_json(self.config_path, cfg.to_dict())
         if cfg.data.dataset and spec_exists(cfg.data.dataset):
             self.record_dataset(cfg.data.dataset)
         self.set_status("created", phase="", step=0)
-        return cfg
 
     def config(self) -> RunConfig:
         if not self.path.is_dir():
@@ -114,6 +161,7 @@ class RunDir:
 
     def set_status(self, status: str, **fields: Any) -> None:
         assert status in STATUSES
+        self.materialize()
         st = {k: v for k, v in self.status().items() if k != "error"}
         st.update(fields, status=status, updated=time.time())
         if status == "running":
@@ -153,6 +201,7 @@ class RunDir:
     def append_metrics(self, records: list[dict[str, Any]]) -> None:
         if not records:
             return
+        self.materialize()
         with open(self.metrics_path, "a") as f:
             for r in records:
                 f.write(json.dumps(r) + "\n")

@@ -32,7 +32,10 @@ class Windows:
 
 def make_windows(ds: Dataset, window: int = 0, stride: int = 0, short_episodes: str = "pad",
                  use_action_labels: bool = True, episodes: np.ndarray | None = None) -> Windows:
-    """window=0 takes whole episodes (padded to the longest); stride=0 means stride=window."""
+    """window=0 takes whole episodes (padded to the longest); stride=0 means stride=window. Windows start every
+    `stride` steps, and the last one of an episode ends at its last step (its start is n - window even when that
+    is not a multiple of the stride), so no step of an episode is left out; an episode shorter than the window is
+    one window, padded and masked (or refused with short_episodes="refuse")."""
     bounds = ds.episode_bounds()
     ep_ids = np.arange(len(bounds)) if episodes is None else np.asarray(episodes)
     lengths = np.array([bounds[i][1] - bounds[i][0] for i in ep_ids])
@@ -51,8 +54,10 @@ def make_windows(ds: Dataset, window: int = 0, stride: int = 0, short_episodes: 
         if n <= L:
             pieces.append((int(i), 0, int(n)))
         else:
-            for s in range(0, int(n) - L + 1, stride):
-                pieces.append((int(i), s, L))
+            starts = list(range(0, int(n) - L + 1, stride))
+            if starts[-1] != int(n) - L:          # the last window ends at the episode's last step
+                starts.append(int(n) - L)
+            pieces += [(int(i), s, L) for s in starts]
     W = len(pieces)
     obs = np.zeros((W, L, ds.obs_dim), np.float32)
     act = np.zeros((W, L, ds.act_dim), np.float32)

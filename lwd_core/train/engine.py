@@ -41,7 +41,8 @@ def pick_device(name: str) -> torch.device:
     """"auto" is CUDA when available; every method trains on the device this returns."""
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            raise RunError("device 'cuda' requested but CUDA is not available")
+            raise RunError("device='cuda' requested but CUDA is not available on this machine "
+                           "(use device='cpu' or 'auto')")
         return torch.device("cuda")
     return torch.device("cpu")
 
@@ -94,7 +95,10 @@ def open_run(run_dir: str, cfg: RunConfig | None, resume: bool,
     """The run directory to train in: an existing one to resume (with `cfg` its requested, possibly changed,
     config), or a new one created from `cfg`. A resume is checked completely before anything in the directory is
     written: the config changes, the dataset's content hash, and that each checkpoint (names in `checkpoints`)
-    is readable. A rejected resume leaves every file as it was."""
+    is readable. A rejected resume leaves every file as it was.
+
+    A new run's folder is created on the trainer's first write (RunDir.create(defer=True)): every check a trainer
+    makes before it starts (the device, the dataset, its windows) refuses with no folder left behind."""
     run = RunDir(run_dir)
     if resume:
         if not run.exists():
@@ -106,6 +110,7 @@ def open_run(run_dir: str, cfg: RunConfig | None, resume: bool,
         if fixed:
             raise RunError(f"{run.path}: --resume cannot change {', '.join(fixed)} (the dataset or the model "
                            f"depends on them); start a new run instead")
+        pick_device(new.device)                           # before a changed device is written to config.json
         if new.data.dataset:
             run.check_dataset(new.data.dataset)
         for name in checkpoints:
@@ -124,19 +129,38 @@ def open_run(run_dir: str, cfg: RunConfig | None, resume: bool,
         raise RunError("a config is needed to start a new run")
     if run.exists() and (any(run.ckpt_dir.glob("*.safetensors")) or run.metrics_path.exists()):
         raise RunError(f"{run.path}: run already exists; pass --resume or choose another directory")
-    return run, run.create(cfg)
+    pick_device(cfg.device)
+    return run, run.create(cfg, defer=True)
 
 
 def guarded(run: RunDir, body: Iterator) -> Iterator:
-    """Mark the run cancelled or failed in status.json when its training generator ends abnormally."""
+    """Mark the run cancelled or failed in status.json when its training generator ends abnormally. A new run that
+    ends before its trainer wrote anything (a refusal: see open_run) writes nothing: no folder is left behind, and
+    a folder that was there already (the app's "New run" makes one before training) keeps its config and dataset
+    record, with status.json saying why its training failed."""
     try:
         yield from body
     except (GeneratorExit, KeyboardInterrupt):
-        run.set_status("cancelled")
+        if run.pending:
+            run.discard_pending()
+        else:
+            run.set_status("cancelled")
         raise
     except BaseException as e:
-        run.set_status("failed", error=f"{type(e).__name__}: {e}")
+        if run.pending:
+            run.discard_pending()
+        if run.exists():
+            run.set_status("failed", error=f"{type(e).__name__}: {e}")
         raise
+
+
+def cosine_lr(base_lr: float, step: int, schedule_total: int) -> float:
+    """The learning rate of the update that takes a phase from `step` to `step + 1`: a cosine from the base rate
+    down to 0.1x of it, reached by the phase's last update (step + 1 == schedule_total). Steps beyond
+    schedule_total (a finished phase trained further) stay at that final rate, so extending a phase never raises
+    its learning rate again."""
+    frac = min(step + 1, schedule_total) / max(schedule_total, 1)
+    return base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
 def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], model: torch.nn.Module,
@@ -144,8 +168,14 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
               cancel: Callable[[], bool], step_fn: Callable[[int], tuple[dict, float]],
               schedule: str | Callable[[int, int], float] = "constant") -> Iterator[StepRecord | PhaseEvent]:
     """Step/log/checkpoint/cancel loop of one phase; `phases` is the method's phase order (for resume).
-    Returns 'finished' or 'cancelled'."""
+    Returns 'finished' or 'cancelled'.
+
+    The cosine schedule is defined on the phase's first total (`schedule_total` in the checkpoint's metadata), not
+    on `total`: a phase extended by `--resume --set PHASE.steps=N` continues at the rate it finished on. A
+    checkpoint from before that field takes its own step as that total when it is finished (a phase finishes at its
+    total), else the configured steps."""
     step = 0
+    schedule_total = total
     base_lr = opt.param_groups[0]["lr"]
     if resume and ckpt_path.exists():
         m = load_checkpoint(ckpt_path, model, opt, rng)
@@ -153,6 +183,7 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
         if m.get("phase", phase) != phase:
             raise RunError(f"{ckpt_path}: holds phase {m.get('phase')!r}, expected {phase!r}")
         step = int(m["step"])
+        schedule_total = int(m.get("schedule_total", step if m.get("finished") else total))
         if m.get("finished") and step >= total:
             yield PhaseEvent(phase, f"{phase} already trained ({step} steps)", "finished")
             return "finished"
@@ -164,7 +195,8 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
         run.truncate_metrics(phase, step, phases)  # records after the checkpoint will be logged again
 
     def save(finished: bool) -> None:
-        save_checkpoint(ckpt_path, model, opt, rng, {**meta, "phase": phase, "step": step, "finished": finished})
+        save_checkpoint(ckpt_path, model, opt, rng, {**meta, "phase": phase, "step": step, "finished": finished,
+                                                     "schedule_total": schedule_total})
 
     yield PhaseEvent(phase, f"training {phase} from step {step} to {total}")
     run.set_status("running", phase=phase, step=step, total=total)
@@ -180,10 +212,10 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
             return "cancelled"
         if schedule == "cosine":  # a pure function of the step, so resuming needs no scheduler state
             for g in opt.param_groups:
-                g["lr"] = base_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / total)))
-        elif callable(schedule):  # a method's own factor of (step, total), e.g. warm-up then cosine
+                g["lr"] = cosine_lr(base_lr, step, schedule_total)
+        elif callable(schedule):  # a method's own factor of (step, schedule_total), e.g. warm-up then cosine
             for g in opt.param_groups:
-                g["lr"] = base_lr * schedule(step, total)
+                g["lr"] = base_lr * schedule(step, schedule_total)
         losses, epoch = step_fn(step)
         step += 1
         if step % cfg.log_every == 0 or step == total:

@@ -38,10 +38,52 @@ def _keys_epilog() -> str:
     return "\n".join(lines)
 
 
+def _check_device(a, cfg) -> None:
+    """Refuse a device this machine lacks, naming where the user asked for it."""
+    from lwd_core.errors import LWDError
+    from lwd_core.train.engine import pick_device
+    try:
+        pick_device(cfg.device)
+    except LWDError as e:
+        typed = [s for s in a.set if s.split("=", 1)[0].strip() == "device"]
+        origin = (f"--set {typed[-1]}" if typed else f"device={cfg.device} in --config {a.config}" if a.config
+                  else f"device={cfg.device} in the run's config.json" if a.resume
+                  else f"device={cfg.device} of --preset {a.preset}")
+        why = str(e).split(" requested but ", 1)[-1].split(" (", 1)[0]
+        raise ConfigError(f"{origin}: {why}; pass --set device=cpu (or device=auto)") from None
+
+
+def _naming_flags(a, e: Exception) -> Exception:
+    """The same error, its message led by the flag the user typed that it is about: the --set items whose key it
+    names, else --dataset for a dataset error."""
+    from lwd_core.errors import DatasetError, LWDError
+    msg = str(e)
+    if not isinstance(e, LWDError) or msg.startswith("--"):
+        return e
+    typed = [s.strip() for s in a.set if "=" in s and s.split("=", 1)[0].strip() in msg]
+    if typed:
+        lead = " ".join(f"--set {s}" for s in typed) + ": "
+    elif a.dataset and (isinstance(e, DatasetError) or "dataset" in msg):
+        lead = "--dataset "
+    else:
+        return e
+    return type(e)(lead + msg)
+
+
 def run(a) -> int:
+    from lwd_core.errors import LWDError
+    try:
+        return _run(a)
+    except LWDError as e:
+        raise _naming_flags(a, e) from None
+
+
+def _run(a) -> int:
+    """Every check that can refuse (run folder, config, dataset, device) comes before anything is written; the
+    trainer's own checks (windows, ...) come before it writes the new run's folder (train/engine.py:open_run)."""
     from lwd_core.data.sources import join_spec
     from lwd_core.methods.registry import train_run
-    from lwd_core.runs import RunDir
+    from lwd_core.runs import RunDir, check_creatable
     cancel = CancelFlag().install()
     if a.resume:
         if a.preset or a.config:
@@ -51,9 +93,13 @@ def run(a) -> int:
             cfg = cfg.replace(data={"dataset": join_spec(a.dataset)})
         if a.set:
             cfg = cfg.replace(**parse_set(a.set))
+        _check_device(a, cfg)
         gen = train_run(str(a.run_dir), cfg, resume=True, cancel=cancel)   # checked before anything is written
     else:
-        gen = train_run(str(a.run_dir), build_config(a), cancel=cancel)
+        check_creatable(a.run_dir, "--run-dir ")
+        cfg = build_config(a)
+        _check_device(a, cfg)
+        gen = train_run(str(a.run_dir), cfg, cancel=cancel)
     status = drive(gen)
     print(f"run {a.run_dir}: {status}")
     return 0 if status == "finished" else 3

@@ -73,6 +73,61 @@ def test_bad_dataset_file(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def _files(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+REFUSALS = {   # --set/--run-dir arguments, the words the one-line message must hold, the path that must not exist
+    "no cuda": (["--set", "device=cuda"], ["--set device=cuda: ", "CUDA is not available"], "r"),
+    "short episodes": (["--set", "data.window=40", "--set", "data.short_episodes=refuse"],
+                       ["--set data.window=40 --set data.short_episodes=refuse: ", "fewer than the window length 40"],
+                       "r"),
+    "run dir is a file": (["--run-dir", "{tmp}/afile"], ["--run-dir ", "afile: is a file, not a run directory"], None),
+    "run dir under a file": (["--run-dir", "{tmp}/afile/r"],
+                             ["--run-dir ", "afile/r: cannot create the run directory there: ", "afile is a file"],
+                             "afile/r"),
+    "read-only parent": (["--run-dir", "{tmp}/ro/r"], ["--run-dir ", "ro/r: cannot create", "is not writable"],
+                         "ro/r"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_a_refused_training_leaves_no_run_folder(tmp_path, synthetic_file, case):
+    """Every refusal comes before the run folder is written: exit code 2, one line naming the flag the user typed,
+    no OS error text or temp-file name, and no folder (a file in the way is left as it was)."""
+    import os
+
+    import torch
+    args, needles, absent = REFUSALS[case]
+    if case == "no cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    if case == "read-only parent" and os.geteuid() == 0:
+        pytest.skip("root may write in a read-only folder")
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "ro").mkdir(mode=0o555)
+    before = _files(tmp_path)
+    args = [a.format(tmp=tmp_path) for a in args]
+    run_dir = [] if "--run-dir" in args else ["--run-dir", tmp_path / "r"]
+    r = cli("train", "--preset", "toy-tiny", "--dataset", synthetic_file, *run_dir, *args)
+    assert r.returncode == 2
+    assert_one_line_error(r, *needles)
+    assert not any(w in r.stderr for w in ("Errno", "Permission denied", ".tmp", "internal error")), r.stderr
+    if absent:
+        assert not (tmp_path / absent).exists()
+    assert _files(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["afile", "ro", "synth.h5"]
+
+
+def test_a_resume_refused_for_a_missing_device_changes_nothing(trained):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    before = _files(trained / "run")
+    r = cli("train", "--run-dir", trained / "run", "--resume", "--set", "device=cuda", "--set", "vae.steps=400")
+    assert r.returncode == 2
+    assert_one_line_error(r, "--set device=cuda: CUDA is not available")
+    assert _files(trained / "run") == before
+
+
 def test_nan_dataset(tmp_path):
     from lwd_core.data.hdf5 import save_dataset
     ds = make_synthetic()

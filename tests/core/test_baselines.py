@@ -10,13 +10,21 @@ from lwd_core.methods.diffusion_policy.model import (
 from lwd_core.methods.mlp_bc.model import MLPBC, MLPBCPolicy
 
 
-@pytest.mark.parametrize("width,n_params", [(512, 1_078_276), (256, 276_996), (128, 72_964)])
-def test_mlp_bc_shapes_and_size(width, n_params):
+def dense_params(sizes):
+    """Weights and biases of fully connected layers sizes[0] -> sizes[1] -> ... -> sizes[-1]."""
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
+
+
+@pytest.mark.parametrize("width", [512, 256, 128])
+def test_mlp_bc_shapes_and_size(width):
     m = MLPBC(39, 4, 10, width)
     assert sum(isinstance(x, torch.nn.Linear) for x in m.net) == 6           # 5 hidden layers + output
     out = m(torch.randn(7, 39), torch.arange(7) % 10)
     assert out.shape == (7, 4) and out.abs().max() <= 1
-    assert m.n_params == n_params                   # 49 -> 5 x width -> 4, as in README's Table 2
+    # 39-d observation + 10-d task one-hot -> 5 hidden layers of `width` -> 4 actions
+    expected = dense_params([39 + 10] + [width] * 5 + [4])
+    assert m.n_params == expected and sum(p.numel() for p in m.parameters()) == expected
+    assert dense_params([49, 512, 512, 512, 512, 512, 4]) == 1_078_276       # README's Table 2 row, MLP 512
 
 
 def test_mlp_bc_task_one_hot_changes_output():
@@ -104,7 +112,7 @@ def test_dp_batch_executes_an_overridden_action_horizon_and_refuses_one_too_long
     m = DiffusionPolicyModel(DPSpec(3, 2, 1, "small", horizon=16, n_obs=2, n_action=8))
     b = DPBatch(m, 0, 5, seed=0, n_action=3)
     acts = [b(np.zeros((4, 3), np.float32)) for _ in range(10)]
-    assert b.queries == 4 and acts[0].shape == (4, 2)                       # steps 0, 3, 6, 9
+    assert b.queries.tolist() == [4] * 4 and acts[0].shape == (4, 2)       # steps 0, 3, 6, 9
     fake = SimpleNamespace(model=m, ddim_steps=5)
     assert TrainedDP.batch_policy(fake, "diffusion_policy", 0, 4, EvalConfig(action_horizon=15), 0, None).n_action == 15
     with pytest.raises(LWDError, match="at most 15"):

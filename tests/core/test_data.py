@@ -90,3 +90,39 @@ def test_action_labels_are_training_targets(synthetic):
     synthetic.action_labels = -synthetic.actions
     np.testing.assert_array_equal(make_windows(synthetic).act[0], -synthetic.actions[:30])
     np.testing.assert_array_equal(make_windows(synthetic, use_action_labels=False).act[0], synthetic.actions[:30])
+
+
+def _episodes_of_lengths(lengths):
+    """Observation k of the file is [k, k]: a window's first real observation gives its global step."""
+    from lwd_core.data.hdf5 import Dataset
+    N = sum(lengths)
+    ends = np.cumsum(lengths) - 1
+    tout = np.zeros(N, bool)
+    tout[ends] = True
+    obs = np.repeat(np.arange(N, dtype=np.float32)[:, None], 2, 1)
+    return Dataset(observations=obs, actions=obs[:, :1].copy(), rewards=np.zeros(N, np.float32),
+                   terminals=np.zeros(N, bool), timeouts=tout, labels=np.zeros(N, np.int64), label_names=["a"])
+
+
+def test_windows_end_at_each_episodes_last_step():
+    """Lengths that are not a multiple of the stride: the last window of an episode ends at its last step."""
+    ds = _episodes_of_lengths([30, 23, 8, 10])
+    w = make_windows(ds, window=10, stride=7)
+    # starts written out by hand: every 7 steps, then n - 10 when that is not already one of them
+    expected = [(0, 0), (0, 7), (0, 14), (0, 20),          # 30 steps: 0, 7, 14 and 20 (ends at step 29)
+                (1, 0), (1, 7), (1, 13),                    # 23 steps: 0, 7 and 13 (ends at step 22)
+                (2, 0),                                      # 8 steps, shorter than the window: one, padded
+                (3, 0)]                                      # exactly one window long
+    assert list(zip(w.episode.tolist(), w.start.tolist())) == expected
+    offsets = [0, 30, 53, 61]
+    for k, (e, s) in enumerate(expected):
+        n = min(10, [30, 23, 8, 10][e] - s)
+        assert w.mask[k].sum() == n and w.mask[k, :n].all()
+        np.testing.assert_array_equal(w.obs[k, :n, 0], offsets[e] + s + np.arange(n))
+    # every step of every episode is inside some window
+    covered = {int(v) for k in range(len(w)) for v in w.obs[k, w.mask[k] > 0, 0]}
+    assert covered == set(range(71))
+    # the padded short episode keeps its mask and zeros
+    assert not w.obs[7, 8:].any() and not w.mask[7, 8:].any()
+    # a stride that lands exactly on n - window adds no extra window
+    assert make_windows(ds, window=10, stride=10, episodes=np.array([0])).start.tolist() == [0, 10, 20]

@@ -40,12 +40,25 @@ def test_js_estimator_on_distributions_with_known_divergence():
 
 
 def test_foot_contacts_are_read_from_mujoco():
+    import mujoco
     env = get_suite("HalfCheetah-v5").make("expert")
     env.reset(seed=0)
-    feet = [env.step(np.zeros(6))[4]["feet"] for _ in range(60)]
+    m, d = env.env.unwrapped.model, env.env.unwrapped.data
+
+    def touching():          # read here from MuJoCo's contact list by geom name: (back foot, front foot) on the floor
+        name = lambda g: mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_GEOM, int(g))       # noqa: E731
+        pairs = {frozenset((name(d.contact.geom1[i]), name(d.contact.geom2[i]))) for i in range(d.ncon)}
+        return [frozenset(("floor", "bfoot")) in pairs, frozenset(("floor", "ffoot")) in pairs]
+
+    feet, mine = [], []
+    for _ in range(60):
+        feet.append(env.step(np.zeros(6))[4]["feet"])
+        mine.append(touching())
+    mine = np.array(mine)
+    assert np.array_equal(np.array(feet), mine)
     frac = env.episode_stats()["foot_contact"]
-    assert np.allclose(frac, np.mean(feet, 0)) and len(frac) == 2
-    assert feet[-1].any()                                  # at rest the cheetah stands on the floor
+    assert len(frac) == 2 and frac == pytest.approx((mine.sum(0) / 60).tolist())
+    assert mine[-1].all() and 0 < mine.sum() < 120          # at rest on both feet; the front one lands late
     env.env.unwrapped.data.qpos[1] += 2.0                  # lift it: no foot touches the floor
     import mujoco
     mujoco.mj_forward(env.env.unwrapped.model, env.env.unwrapped.data)

@@ -127,8 +127,21 @@ def test_p_sample_and_ddim_recover_data_distribution():
     assert x1.std().item() == pytest.approx(math.sqrt(ab * s ** 2 + 1 - ab), abs=0.02)
 
 
-def test_x0_clipping_bounds_samples():
+def test_x0_clipping_bounds_samples_per_dimension():
+    """The oracle's data are N(2, 0.5^2) in both dimensions. x0 is clipped to a box of its own per dimension:
+    dim 0 to [-0.1, 0.1], below almost every data point, dim 1 to [1.5, 2.5], which holds 68% of them. Both samplers
+    must end inside each dimension's own box, dim 1 still spread around 2.0 (not piled on an edge, not moved to dim
+    0's box); without clipping both dimensions stay N(2, 0.5^2)."""
     d = _diff(2.0, 0.5)
-    d.set_normalizers(torch.zeros(2), torch.ones(2), torch.full((2,), -0.1), torch.full((2,), 0.1))
-    y = d.sample_ddim(500, 2, torch.zeros(500, dtype=torch.long), steps=20)
-    assert y.abs().max().item() <= 0.1 + 1e-6
+    d.set_normalizers(torch.zeros(2), torch.ones(2), torch.tensor([-0.1, 1.5]), torch.tensor([0.1, 2.5]))
+    g = torch.Generator().manual_seed(0)
+    c = torch.zeros(2000, dtype=torch.long)
+    free = d.sample_ddim(2000, 2, c, steps=20, generator=g, clip=False)
+    assert free.mean(0).tolist() == pytest.approx([2.0, 2.0], abs=0.05) and (free[:, 0] > 0.1).float().mean() > 0.99
+    # DDIM returns the clipped x0 itself; DDPM's last step scales it by beta_0 / (1 - alpha_bar_0) = 1 up to float32
+    for y, tol in ((d.sample_ddim(2000, 2, c, steps=20, generator=g), 1e-6), (d.sample_ddpm(2000, 2, c, generator=g),
+                                                                             1e-3)):
+        assert y[:, 0].min() >= -0.1 - tol and y[:, 0].max() <= 0.1 + tol
+        assert y[:, 1].min() >= 1.5 - tol and y[:, 1].max() <= 2.5 + tol
+        assert y[:, 1].mean().item() == pytest.approx(2.0, abs=0.05)
+        assert ((y[:, 1] > 1.51) & (y[:, 1] < 2.49)).float().mean() > 0.6      # inside the box, not on its edges

@@ -92,16 +92,24 @@ def test_checkpoint_whose_optimizer_disagrees_with_its_step_is_refused(tmp_path)
                         torch.optim.Adam(torch.nn.Linear(3, 2).parameters()))
 
 
-@pytest.mark.parametrize("change", [["--dataset", "OTHER"], ["--set", "data.window=7"],
-                                    ["--set", "vae.latent_dim=8"]])
-def test_a_rejected_resume_leaves_every_file_byte_identical(finished, tmp_path, capsys, change):
+RESUME_REFUSALS = {   # each change, the message it alone must give
+    "dataset": (["--dataset", "OTHER"], ["--dataset ", "other.h5: not the dataset this run was trained on"]),
+    "window": (["--set", "data.window=7"], ["--set data.window=7: ", "--resume cannot change data.window ("]),
+    "latent": (["--set", "vae.latent_dim=8"], ["--set vae.latent_dim=8: ", "--resume cannot change vae.latent_dim ("]),
+}
+
+
+@pytest.mark.parametrize("which", list(RESUME_REFUSALS))
+def test_a_rejected_resume_leaves_every_file_byte_identical(finished, tmp_path, capsys, which):
     other = tmp_path / "other.h5"
     save_dataset(make_synthetic(seed=5), other)
+    change, needles = RESUME_REFUSALS[which]
     change = [str(other) if c == "OTHER" else c for c in change]
     before = snapshot(finished)
     rc, err = cli(capsys, "train", "--run-dir", finished, "--resume", *change)
-    line = one_line_error(rc, err)
-    assert ("data.window" in line) or ("vae.latent_dim" in line) or ("not the dataset" in line), line
+    line = one_line_error(rc, err, *needles)
+    for key in ("not the dataset", "data.window", "vae.latent_dim"):        # and nothing about the other changes
+        assert (key in line) == (key in " ".join(needles)), line
     assert snapshot(finished) == before
     rc, err = cli(capsys, "train", "--run-dir", finished, "--resume")      # and the run still resumes
     assert rc == 0 and RunDir(finished).status()["status"] == "finished", err

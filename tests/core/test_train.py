@@ -1,3 +1,4 @@
+import math
 import subprocess
 import sys
 
@@ -30,7 +31,10 @@ def test_tiny_end_to_end(tmp_path, synthetic_file):
     assert recs[-1].status == "finished"
     run = RunDir(tmp_path / "r")
     assert run.status()["status"] == "finished"
-    assert RunConfig.from_dict(__import__("json").loads(run.config_path.read_text())) == run.config()
+    saved = __import__("json").loads(run.config_path.read_text())     # the file itself, not its reader
+    assert saved["name"] == "tiny" and saved["env_id"] == "toy-maps" and saved["data"]["dataset"] == str(synthetic_file)
+    assert (saved["vae"]["steps"], saved["ddpm"]["steps"], saved["log_every"]) == (20, 20, 1)
+    assert RunConfig.from_dict(saved) == tiny_cfg(synthetic_file)      # the config that was asked for, read back
     lwd = TrainedLWD(tmp_path / "r")
     z = lwd.sample_latents(torch.tensor([0, 1, 1]).numpy(), "ddim", 5)
     assert z.shape == (3, 16) and torch.isfinite(z).all()
@@ -66,6 +70,68 @@ def test_resume_with_more_steps_extends_a_finished_phase(tmp_path, synthetic_fil
     assert not [r for r in again if isinstance(r, StepRecord) or "extending" in r.message]
 
 
+def _cosine_phase(run, total, resume, cancel_at=None, base=0.01):
+    """One "vae" phase of a 2-parameter model on the engine's cosine schedule; returns the lr of each update."""
+    from lwd_core.train.engine import run_phase
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=base)
+    lrs = []
+
+    def step_fn(step):
+        lrs.append(opt.param_groups[0]["lr"])
+        loss = model(torch.ones(1, 2)).pow(2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}, 0.0
+
+    list(run_phase(run, run.config(), "vae", ("vae",), model, opt, torch.Generator().manual_seed(0), run.vae_ckpt,
+                   total, {}, resume, lambda: cancel_at is not None and len(lrs) >= cancel_at, step_fn, "cosine"))
+    return lrs
+
+
+def test_extending_a_finished_cosine_phase_continues_at_its_final_rate(tmp_path):
+    """--resume --set vae.steps=16 on a finished 10-step cosine phase: the schedule stays the 10-step one, so the
+    first extended update runs at the rate the phase finished on (0.1x), not at cos(pi*10/16) (~0.4x)."""
+    base = 0.01
+
+    def cosine(k, first=10):      # the update from step k to k+1: base -> 0.1 base over the first 10, then flat
+        return base * (0.1 + 0.45 * (1 + math.cos(math.pi * min(k + 1, first) / first)))
+
+    run = RunDir(tmp_path / "r")
+    run.create(preset("tiny"))
+    a = _cosine_phase(run, 10, resume=False)
+    assert a == pytest.approx([cosine(k) for k in range(10)], rel=1e-12)
+    assert a[0] == pytest.approx(base * (0.55 + 0.45 * math.cos(math.pi / 10))) and a[-1] == pytest.approx(0.1 * base)
+    assert load_meta(run.vae_ckpt)["schedule_total"] == 10
+    b = _cosine_phase(run, 16, resume=True)
+    assert len(b) == 6 and b[0] == pytest.approx(a[-1], rel=1e-12)
+    assert b == pytest.approx([0.1 * base] * 6, rel=1e-12)
+    assert load_meta(run.vae_ckpt)["schedule_total"] == 10              # a second extension continues flat too
+
+    # a checkpoint written before `schedule_total` existed: a finished phase's own step is its first total
+    old = RunDir(tmp_path / "old")
+    old.create(preset("tiny"))
+    a = _cosine_phase(old, 10, resume=False)
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(model.parameters())
+    g = torch.Generator()
+    meta = load_checkpoint(old.vae_ckpt, model, opt, g)
+    meta.pop("schedule_total")
+    meta.pop("optim_param_groups")
+    save_checkpoint(old.vae_ckpt, model, opt, g, meta)
+    assert "schedule_total" not in load_meta(old.vae_ckpt)
+    b = _cosine_phase(old, 16, resume=True)
+    assert b[0] == pytest.approx(a[-1], rel=1e-12) and b == pytest.approx([0.1 * base] * 6, rel=1e-12)
+
+    # a phase cancelled at step 4 and resumed with more steps keeps the schedule it started on
+    mid = RunDir(tmp_path / "mid")
+    mid.create(preset("tiny"))
+    assert _cosine_phase(mid, 10, resume=False, cancel_at=4) == pytest.approx([cosine(k) for k in range(4)])
+    assert _cosine_phase(mid, 16, resume=True) == pytest.approx([cosine(k) for k in range(4, 16)], rel=1e-12)
+
+
 @pytest.mark.parametrize("schedule", ["constant", "cosine"])
 def test_cancel_then_resume_matches_uninterrupted(tmp_path, synthetic_file, schedule):
     cfg = tiny_cfg(synthetic_file, checkpoint_every=7, vae={"lr_schedule": schedule})
@@ -91,12 +157,36 @@ def test_new_run_refuses_existing_dir(tmp_path, synthetic_file):
         list(train_run(str(tmp_path / "none"), resume=True))
 
 
-def test_failure_marks_run_failed(tmp_path, synthetic_file):
-    cfg = tiny_cfg(tmp_path / "missing.h5")
+def test_a_refusal_leaves_no_folder_and_a_failure_marks_the_run_failed(tmp_path, synthetic_file):
+    """Checks that refuse before training starts (a missing dataset, windows longer than every 30-step episode with
+    short_episodes=refuse) leave no folder; a folder that was there (the app's "New run") keeps its files, its
+    status saying why; a failure during training marks the run failed, with its reason."""
     with pytest.raises(DatasetError, match="missing.h5"):
-        list(train_run(str(tmp_path / "r"), cfg))
+        list(train_run(str(tmp_path / "r"), tiny_cfg(tmp_path / "missing.h5")))
+    assert not (tmp_path / "r").exists()
+    refused = tiny_cfg(synthetic_file).replace(data={"window": 40, "short_episodes": "refuse"})
+    with pytest.raises(DatasetError, match="fewer than the window length 40"):
+        list(train_run(str(tmp_path / "r"), refused))
+    assert not (tmp_path / "r").exists()
+    pre = RunDir(tmp_path / "pre")                  # made by the app's "New run" before it starts training
+    pre.create(tiny_cfg(synthetic_file))
+    before = {p.name: p.read_bytes() for p in pre.path.iterdir() if p.name != "status.json"}
+    with pytest.raises(DatasetError, match="fewer than the window length 40"):
+        list(train_run(str(pre.path), refused))
+    assert {p.name: p.read_bytes() for p in pre.path.iterdir() if p.name != "status.json"} == before
+    assert pre.status()["status"] == "failed" and "window length 40" in pre.status()["error"]
+
+    calls = {"n": 0}
+
+    def fails_at_step_3():
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise RuntimeError("disk on fire")
+        return False
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        list(train_run(str(tmp_path / "r"), tiny_cfg(synthetic_file), cancel=fails_at_step_3))
     st = RunDir(tmp_path / "r").status()
-    assert st["status"] == "failed" and "missing.h5" in st["error"]
+    assert st["status"] == "failed" and "disk on fire" in st["error"] and st["phase"] == "vae" and st["step"] == 0
 
 
 def test_checkpoint_roundtrip_exact(tmp_path):
