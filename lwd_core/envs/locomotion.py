@@ -7,7 +7,9 @@ HalfCheetah's back and front foot, Walker2d's right and left foot, Ant's four lo
 fraction of steps the torso spent upside down (`flipped`: its z axis pointing below the horizon). Short SAC runs
 on HalfCheetah often learn to run on their back, where no foot touches the floor and foot contacts say nothing.
 The suite's "expert" for a condition is that behaviour's shipped policy (`behaviours.py`), acting as it does in
-the data: with its own Gaussian noise (the paper's random behaviour is "almost Gaussian noise"), seeded per episode."""
+the data: with its own Gaussian noise (the paper's random behaviour is "almost Gaussian noise"), seeded per episode.
+A condition without a shipped policy (an unlabelled file's 'default', a dataset's own behaviour names) has no expert:
+`expert_missing` says why, and evaluation leaves the expert (and fresh demonstrations) out for it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DatasetError, LWDError
-from .behaviours import BehaviourActor, load_behaviour
+from .behaviours import BehaviourActor, behaviour_path, load_behaviour
 from .gym import GymEnv, make_gym
 from .registry import register_suite
 
@@ -101,7 +103,7 @@ class LocomotionEnv(GymEnv):
 class LocomotionSuite:
     env_id: str
     has_success: bool = False
-    has_expert: bool = True                   # the shipped behaviour policy of each condition
+    has_expert: bool = True                   # the shipped behaviour policy of a condition, where there is one
     episode_variation: str = "seeds"
 
     @property
@@ -138,6 +140,14 @@ class LocomotionSuite:
 
     def eval_seed(self, seed: int, episode: int) -> int:
         return EVAL_SEED_BASE + seed * 10_000 + episode
+
+    def expert_missing(self, condition: str) -> str | None:
+        """Why `condition` has no expert (None: it has one). Only behaviours with a shipped policy (expert, medium,
+        random, or whatever $LWD_BEHAVIOURS holds) have one; a dataset's own labels, or an unlabelled file's
+        'default', are conditions to train and sample, not policies to run."""
+        if behaviour_path(self.env_id, condition).exists():
+            return None
+        return f"no shipped behaviour policy for condition {condition!r} of {self.env_id}"
 
     def expert(self, condition: str) -> BehaviourActor:
         return BehaviourActor(load_behaviour(self.env_id, condition), noisy=True)

@@ -46,70 +46,177 @@ def _summary(rows: list[dict], has_success: bool) -> dict:
 
 def evaluate_run(run_dir, cfg: EvalConfig, conditions: Sequence[str] | None = None,
                  kinds: Sequence[str] | None = None, workers: int | None = None,
-                 result: dict | None = None) -> Iterator[EvalProgress]:
+                 result: dict | None = None, names: dict | None = None) -> Iterator[EvalProgress]:
     """Load the run with its method's inference code, then evaluate() it."""
-    yield from evaluate(load_trained(run_dir), cfg, conditions, kinds, workers, result)
+    yield from evaluate(load_trained(run_dir), cfg, conditions, kinds, workers, result, names)
+
+
+# How evaluate()'s messages name each option: the caller's own spelling of it (the CLI passes its flags, e.g.
+# {"kinds": "--methods"}), so an error points at what the user typed.
+OPTION_NAMES = {"conditions": "conditions", "kinds": "kinds", "episodes": "eval.episodes", "seed": "eval.seed",
+                "sampler": "eval.sampler", "action_horizon": "eval.action_horizon", "perturb": "eval.perturb"}
+MAX_RESET_SEED = 2 ** 63 - 1          # reset seeds travel as int64
+
+
+def expert_missing(suite, condition: str) -> str | None:
+    """Why `suite` has no expert for `condition` (None: it has one). A suite whose experts cover only some
+    conditions (locomotion: the behaviours with a shipped policy) says which through `expert_missing()`."""
+    if not suite.has_expert:
+        return f"{suite.env_id} has no scripted expert"
+    why = getattr(suite, "expert_missing", None)
+    return why(condition) if why is not None else None
+
+
+@dataclass
+class KindSchedule:
+    """Which policy kind an evaluation runs where, settled (and every option checked) before its first episode."""
+    conditions: list[str]
+    kinds: list[str]                                 # the kinds that run, in the caller's order
+    runs_on: dict[str, list[str]]                    # kind -> the conditions it runs on
+    expert_conditions: list[str]                     # where the experts run (reported, or as demonstrations)
+    heldout: dict[str, list]                         # condition -> the dataset's held-out episodes to reconstruct
+    left_out: dict[str, str]                         # kind -> why it runs nowhere
+    left_out_conditions: dict[str, dict[str, str]]   # kind -> condition -> why it does not run there
+
+
+def schedule_kinds(trained: TrainedMethod, suite, cfg: EvalConfig, conditions: Sequence[str] | None = None,
+                   kinds: Sequence[str] | None = None, names: dict | None = None) -> KindSchedule:
+    """Check the conditions and kinds against the run and the suite, and decide which kind runs where. Kinds asked
+    for by name must run on every condition; default kinds that cannot (no expert, nothing to reconstruct) are
+    left out, with the reason."""
+    nm = {**OPTION_NAMES, **(names or {})}
+    conds = list(conditions) if conditions else list(trained.label_names)
+    for c in conds:
+        try:
+            trained.condition_id(c)
+            suite.check_condition(c)
+        except LWDError as e:
+            raise LWDError(f"{nm['conditions']}: {e}" if conditions else f"condition {c!r} of this run cannot be "
+                           f"evaluated on {suite.env_id}: {e}") from None
+    if len(set(conds)) < len(conds):
+        raise LWDError(f"{nm['conditions']} names {next(c for c in conds if conds.count(c) > 1)!r} twice")
+    explicit = bool(kinds)
+    default = list(trained.policy_kinds) + [EXPERT]     # without an expert, "expert" is left out by name
+    available = list(trained.policy_kinds) + ([EXPERT] if suite.has_expert else []) + list(trained.extra_kinds)
+    asked = list(kinds) if kinds else default
+    if len(set(asked)) < len(asked):
+        raise LWDError(f"{nm['kinds']} names {next(k for k in asked if asked.count(k) > 1)!r} twice")
+    for k in asked:
+        if k == EXPERT and not suite.has_expert and explicit:
+            raise LWDError(f"{nm['kinds']} {EXPERT}: {expert_missing(suite, conds[0])}")
+        if k not in available and k != EXPERT:
+            raise LWDError(f"{nm['kinds']}: unknown policy kind {k!r}; choose from {', '.join(available)}")
+    no_expert = {c: expert_missing(suite, c) for c in conds}
+    demo_kinds = [k for k in asked if k != EXPERT and trained.needs_demos(k)]
+    heldout: dict[str, list] = {}
+    gaps: dict[str, dict[str, str]] = {k: {} for k in asked}
+    for c in conds:
+        if EXPERT in asked and no_expert[c]:
+            gaps[EXPERT][c] = no_expert[c]
+        if demo_kinds and no_expert[c]:           # nothing fresh to reconstruct: the dataset's held-out episodes
+            try:
+                heldout[c] = list(trained.heldout_demos(trained.condition_id(c), cfg.episodes))
+                why = "" if heldout[c] else "the run holds none of its episodes out (train with " \
+                                            "data.holdout_fraction > 0)"
+            except LWDError as e:
+                heldout[c], why = [], f"its held-out episodes cannot be read ({e})"
+            if why:
+                for k in demo_kinds:
+                    gaps[k][c] = f"nothing to reconstruct for condition {c!r}: {no_expert[c]}, and {why}"
+    runs_on, left_out, left_out_conditions = {}, {}, {}
+    for k in asked:
+        missing = gaps[k]
+        if missing and explicit:
+            raise LWDError(f"{nm['kinds']} {k}: {next(iter(missing.values()))}")
+        runs_on[k] = [c for c in conds if c not in missing]
+        if not runs_on[k]:
+            first = next(iter(missing.values()))
+            rest = ", ".join(repr(c) for c in list(missing)[1:])
+            left_out[k] = f"{first}; likewise for {rest}" if len(set(missing.values())) > 1 else first
+        elif missing:
+            left_out_conditions[k] = missing
+    run = [k for k in asked if runs_on[k]]
+    if not run:
+        raise LWDError("nothing to evaluate: " + "; ".join(f"{k}: {r}" for k, r in left_out.items()))
+    wants_expert = set(runs_on.get(EXPERT, [])) | {c for k in demo_kinds for c in runs_on[k] if not no_expert[c]}
+    return KindSchedule(conds, run, {k: runs_on[k] for k in run}, [c for c in conds if c in wants_expert], heldout,
+                    left_out, left_out_conditions)
 
 
 def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] | None = None,
              kinds: Sequence[str] | None = None, workers: int | None = None,
-             result: dict | None = None) -> Iterator[EvalProgress]:
-    """kinds: a subset of the method's policy kinds plus "expert" (default: all of them). The finished result
-    goes in result: mean_success, mean_return, per_condition (of the first kind) and "methods" with every kind.
+             result: dict | None = None, names: dict | None = None) -> Iterator[EvalProgress]:
+    """kinds: a subset of the method's policy kinds plus "expert" (default: all of them, less those the suite or
+    the data cannot run, which go in result["left_out"] with the reason). The finished result goes in result:
+    mean_success, mean_return, per_condition (of the first kind), "methods" with every kind, "left_out" and
+    "left_out_conditions". Undefined statistics are None, never NaN. `names`: how messages name each option
+    (OPTION_NAMES' keys), e.g. the CLI's flags.
 
+    Every option is checked, and every batch policy that needs no demonstrations is made, before the first episode.
     Each policy kind is one lock-step batch over every condition's episodes (the experts first, since their
-    episodes are also the demonstrations that VAE reconstructions need). Episode e of a condition has the same
-    seed, environment and policy whatever the batch or the number of workers, so results do not depend on them."""
+    episodes are also the demonstrations that VAE reconstructions need; where a condition has no expert, the
+    run's held-out episodes of it are reconstructed instead). Episode e of a condition has the same seed,
+    environment and policy whatever the batch or the number of workers, so results do not depend on them."""
+    nm = {**OPTION_NAMES, **(names or {})}
     suite = get_suite(trained.env_id)
     if cfg.perturb:
         if not hasattr(suite, "with_perturbations"):
-            raise LWDError(f"{trained.env_id} offers no perturbations (eval.perturb)")
+            raise LWDError(f"{nm['perturb']}: {trained.env_id} offers no perturbations")
         suite = suite.with_perturbations()
     workers = check_workers(workers)
-    conds = list(conditions) if conditions else list(trained.label_names)
-    for c in conds:
-        trained.condition_id(c)
-        suite.check_condition(c)
-    default = list(trained.policy_kinds) + ([EXPERT] if suite.has_expert else [])
-    available = default + list(trained.extra_kinds)
-    # a suite without a scripted expert simply has no "expert" row; any other unknown kind is an error
-    kinds = [k for k in (kinds or default) if k != EXPERT or suite.has_expert]
-    for k in kinds:
-        if k not in available:
-            raise LWDError(f"unknown policy kind {k!r}; choose from {', '.join(available)}")
+    if isinstance(cfg.episodes, bool) or not isinstance(cfg.episodes, int) or cfg.episodes <= 0:
+        raise LWDError(f"{nm['episodes']} must be an integer > 0, got {cfg.episodes!r}")
+    p = schedule_kinds(trained, suite, cfg, conditions, kinds, names)
+    conds, kinds = p.conditions, p.kinds
     n = cfg.episodes
     max_steps = min(cfg.max_steps, suite.episode_length())
     per: dict[str, dict] = {k: {} for k in kinds}
     batches: dict[str, list] = {k: [] for k in kinds}
     t0 = time.perf_counter()
-    seeds = {c: [suite.eval_seed(cfg.seed, e) for e in range(n)] for c in conds}
-    want_demos = suite.has_expert and (EXPERT in kinds or any(trained.needs_demos(k) for k in kinds))
-    phases = ([EXPERT] if want_demos else []) + [k for k in kinds if k != EXPERT]
-    total, done = len(conds) * len(phases), 0
+    try:
+        seeds = {c: [suite.eval_seed(cfg.seed, e) for e in range(n)] for c in conds}
+    except (ValueError, OverflowError) as e:
+        raise LWDError(f"{nm['seed']} {cfg.seed}, {nm['episodes']} {n}: {e}") from None
+    top = max(max(s) for s in seeds.values())
+    if min(min(s) for s in seeds.values()) < 0 or top > MAX_RESET_SEED:
+        raise LWDError(f"{nm['seed']} {cfg.seed} with {nm['episodes']} {n} gives reset seeds up to {top}, past "
+                       f"{MAX_RESET_SEED}: choose a smaller {nm['seed']} or fewer {nm['episodes']}")
+    phases = ([EXPERT] if p.expert_conditions else []) + [k for k in kinds if k != EXPERT]
+    on = {k: (p.expert_conditions if k == EXPERT else p.runs_on[k]) for k in phases}
+    total, done = sum(len(on[k]) for k in phases), 0
     with EnvPool(suite, workers) as pool:
-        pool.open([c for c in conds for _ in range(n)], experts=want_demos)
+        pool.open([c for c in conds for _ in range(n)])
         first_obs = pool.reset([s for c in conds for s in seeds[c]])
         init_obs = {c: first_obs[i * n:(i + 1) * n] for i, c in enumerate(conds)}
+
+        def make(k: str, c: str, kd: list | None):
+            cid = trained.condition_id(c)
+            m = len(kd) if kd is not None else n
+            try:
+                bp = trained.batch_policy(k, cid, m, cfg, cfg.seed * 7919 + cid, init_obs[c][:m], kd)
+            except LWDError as e:
+                if cfg.action_horizon and kd is None:     # e.g. a horizon the run cannot re-sample at
+                    raise LWDError(f"{nm['action_horizon']} {cfg.action_horizon}: {e}") from None
+                raise
+            return bp, m
+
+        # made before any episode runs, so a bad option fails before the first one
+        ready = {(k, c): make(k, c, None) for k in kinds if k != EXPERT and not trained.needs_demos(k)
+                 for c in p.runs_on[k]}
         demos: dict[str, list] = {}
         for k in phases:
             parts: list[tuple[str, object, int]] = []          # (condition, batch policy, episodes)
             if k == EXPERT:
-                parts = [(c, None, n) for c in conds]            # the pool is open with the experts already
+                parts = [(c, None, n) for c in on[k]]
+                pool.open([c for c in on[k] for _ in range(n)], experts=True)
             else:
-                for c in conds:
-                    cid = trained.condition_id(c)
-                    kd = None
+                for c in on[k]:
                     if trained.needs_demos(k):
-                        kd = demos[c] if c in demos else trained.heldout_demos(cid, n)
-                        if not kd:
-                            done += 1
-                            continue                             # nothing to reconstruct for this condition
-                    m = len(kd) if kd is not None else n
-                    bp = trained.batch_policy(k, cid, m, cfg, cfg.seed * 7919 + cid, init_obs[c][:m], kd)
+                        bp, m = make(k, c, demos[c] if c in demos else p.heldout[c])
+                    else:
+                        bp, m = ready[(k, c)]
                     parts.append((c, bp, m))
-                    batches[k].append((cid, bp))
-                if not parts:
-                    continue
+                    batches[k].append((trained.condition_id(c), bp))
                 pool.open([c for c, _, m in parts for _ in range(m)])
             act = None if k == EXPERT else _stack([bp for _, bp, _ in parts], [m for _, _, m in parts])
             res = yield from _batch(pool, act, [(c, m) for c, _, m in parts], seeds, max_steps, k,
@@ -118,7 +225,7 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
                 if k == EXPERT:
                     demos[c] = rows
                 summary = _summary(rows, suite.has_success)
-                if k in kinds:
+                if k in kinds and c in p.runs_on[k]:
                     per[k][c] = summary
                 done += 1
                 yield _progress(c, k, done, total, summary)
@@ -130,8 +237,10 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
         res_k[k] = {"mean_success": float(np.mean(succ)) if succ else None,
                     "mean_return": float(np.mean([v["return"] for v in d.values()])), "per_condition": d}
     first = kinds[0] if kinds else ""
-    out = dict(res_k.get(first, {"mean_success": None, "mean_return": float("nan"), "per_condition": {}}))
+    out = dict(res_k.get(first, {"mean_success": None, "mean_return": None, "per_condition": {}}))
     out["methods"] = res_k
+    out["left_out"] = dict(p.left_out)
+    out["left_out_conditions"] = {k: dict(v) for k, v in p.left_out_conditions.items()}
     for k in kinds:
         if k != EXPERT:
             out.update(trained.extra_metrics(batches[k]))
@@ -144,7 +253,18 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
     if hasattr(suite, "foot_labels"):           # suites whose episodes report foot contacts name the feet
         out["foot_labels"] = list(suite.foot_labels)
     if result is not None:
-        result.update(out)
+        result.update(_defined(out))
+
+
+def _defined(x):
+    """x with every NaN or infinite float (an undefined statistic) as None, so JSON gets null, never NaN."""
+    if isinstance(x, dict):
+        return {k: _defined(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_defined(v) for v in x]
+    if isinstance(x, (float, np.floating)) and not np.isfinite(x):
+        return None
+    return x
 
 
 def _batch(pool: EnvPool, act, groups: list[tuple[str, int]], seeds: dict, max_steps: int, kind: str,
@@ -176,8 +296,9 @@ class _Stacked:
     def __init__(self, parts: list, sizes: list[int]):
         self.parts, self.bounds = parts, np.cumsum([0] + list(sizes))
 
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        return np.concatenate([p(obs[a:b]) for p, a, b in zip(self.parts, self.bounds[:-1], self.bounds[1:])])
+    def __call__(self, obs: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
+        live = np.ones(len(obs), bool) if live is None else live
+        return np.concatenate([p(obs[a:b], live[a:b]) for p, a, b in zip(self.parts, self.bounds[:-1], self.bounds[1:])])
 
 
 def _stack(parts: list, sizes: list[int]):

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from tqdm import tqdm
 
 from lwd_core.config import RunConfig, preset, preset_names
-from lwd_core.errors import ConfigError, DatasetError
+from lwd_core.errors import ConfigError, DatasetError, LWDError
 
 
 class CancelFlag:
@@ -79,27 +79,49 @@ def drive(gen: Iterator[Any], desc: str = "") -> Any:
         close()
 
 
+def _num(v, spec: str, width: int = 0) -> str:
+    """v formatted by spec, or n/a where the statistic is undefined (None or NaN)."""
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+    return f"{v:>{width}{spec}}" if ok else f"{'n/a':>{width}}"
+
+
 def format_table(res: dict, labels: dict[str, str]) -> str:
-    methods = list(res["methods"])
-    conds = list(res["methods"][methods[0]]["per_condition"])
-    w = max(12, max(len(c) for c in conds) + 1)
-    key = "success" if res["methods"][methods[0]]["mean_success"] is not None else "return"
-    lines = [f"{'condition':<{w}}" + "".join(f"{labels.get(m, m):>17}" for m in methods)]
-    lines.append("-" * len(lines[0]))
-    for c in conds:
-        row = f"{c:<{w}}"
-        for m in methods:
-            v = res["methods"][m]["per_condition"].get(c, {}).get(key)
-            row += f"{v:>17.2f}" if v is not None else f"{'-':>17}"
-        lines.append(row)
-    lines.append("-" * len(lines[0]))
-    lines.append(f"{'mean ' + key:<{w}}" + "".join(
-        f"{res['methods'][m]['mean_' + key]:>17.3f}" for m in methods))
+    """An evaluation result as the CLI prints it: one column per policy kind, the kinds left out and why, the
+    novelty of LWD's samples. Undefined statistics print n/a."""
+    methods = list(res.get("methods") or {})
+    lines: list[str] = []
+    if methods:
+        conds = list(dict.fromkeys(c for m in methods for c in res["methods"][m]["per_condition"]))
+        w = max(12, max(len(c) for c in conds) + 1)
+        has_success = any(res["methods"][m]["mean_success"] is not None for m in methods)
+        key = "success" if has_success else "return"
+        lines.append(f"{'condition':<{w}}" + "".join(f"{labels.get(m, m):>17}" for m in methods))
+        lines.append("-" * len(lines[0]))
+        for c in conds:
+            row = f"{c:<{w}}"
+            for m in methods:
+                pc = res["methods"][m]["per_condition"]
+                row += _num(pc[c].get(key), ".2f", 17) if c in pc else f"{'-':>17}"
+            lines.append(row)
+        lines.append("-" * len(lines[0]))
+        lines.append(f"{'mean ' + key:<{w}}" + "".join(_num(res["methods"][m].get("mean_" + key), ".3f", 17)
+                                                         for m in methods))
+        if not has_success:
+            lines.append(f"success: n/a ({res.get('env_id') or 'this suite'} reports no success; the table shows "
+                         f"returns)")
+    for k, why in (res.get("left_out") or {}).items():
+        lines.append(f"left out: {k} ({why})")
+    for k, per in (res.get("left_out_conditions") or {}).items():
+        for c, why in per.items():
+            lines.append(f"left out: {k} on condition {c!r} ({why})")
     nov = res.get("novelty")
     if nov:
-        lines.append(f"novelty of LWD latents: median distance to nearest training latent {nov['nn_dist_median']:.2f} "
-                     f"vs {nov['train_nn_dist_median']:.2f} between training latents (ratio {nov['novelty_ratio']:.2f}; "
-                     f"copies {nov['frac_copies']:.0%})")
+        lines.append(f"novelty of LWD latents: median distance to nearest training latent "
+                     f"{_num(nov.get('nn_dist_median'), '.2f')} vs {_num(nov.get('train_nn_dist_median'), '.2f')} "
+                     f"between training latents (ratio {_num(nov.get('novelty_ratio'), '.2f')}; copies "
+                     f"{_num(nov.get('frac_copies'), '.0%')})")
+        if nov.get("train_nn_dist_median") is None:
+            lines.append("  (n/a: no condition has two training latents to measure their spacing by)")
     variation = res.get("episode_variation", "placements" if res.get("heldout_placements") else "seeds")
     lines.append(f"{res['episodes']} episodes per condition, held-out {variation} from eval seed {res['seed']}, "
                  f"{res['sampler']} sampler")
@@ -150,7 +172,15 @@ def build_config(a) -> RunConfig:
     env = a.env or ds.env_id or cfg.env_id
     if not env:
         raise DatasetError(f"{cfg.data.dataset}: no `env_id` attribute; pass --env ENV_ID")
-    get_suite(env).check_dims(ds.obs_dim, ds.act_dim, str(cfg.data.dataset))
+    suite = get_suite(env)
+    suite.check_dims(ds.obs_dim, ds.act_dim, str(cfg.data.dataset))
+    for c in ds.condition_names():           # where a condition picks the environment (MT10's tasks), a run whose
+        try:                                 # conditions the suite cannot make could never be evaluated
+            suite.check_condition(c)
+        except LWDError as e:
+            why = " (the file has no labels, so its one condition is 'default')" if not ds.label_names else ""
+            raise DatasetError(f"{cfg.data.dataset}: {e}{why}; on {env} a condition chooses the environment, so "
+                               f"the file's labels must name {env}'s conditions") from None
     split_episodes(ds, cfg)                  # e.g. a holdout fraction that leaves a condition without episodes
     return cfg.replace(env_id=env)
 

@@ -173,7 +173,7 @@ class TrainedLWD:
                      demos: Sequence[dict] | None = None) -> "GeneratedBatch | ResampledBatch":
         if kind == "lwd" and ecfg.action_horizon > 0:
             if not self.cfg.ddpm.state_condition:
-                raise LWDError("eval.action_horizon re-samples latents for the current state: this run's diffusion "
+                raise LWDError("an action horizon re-samples latents for the current state: this run's diffusion "
                                "model is not state-conditioned (train with ddpm.state_condition=true)")
             return ResampledBatch(self, cid, n, ecfg, seed)
         if kind == "lwd":
@@ -193,7 +193,10 @@ class TrainedLWD:
                        f"{', '.join(self.policy_kinds + self.extra_kinds)}")
 
     def heldout_demos(self, cid: int, n: int) -> list[dict]:
-        """Held-out episodes of the run's dataset for this condition (for suites without a scripted expert)."""
+        """Held-out episodes of the run's dataset for this condition (to reconstruct where the suite has no expert
+        for it), as the VAE saw its training episodes: the clean action labels when the run trained on them. The
+        episodes are those the trainer kept out (data.holdout_fraction); none when it kept none. Raises LWDError
+        when the dataset cannot be read any more."""
         held = self.meta.get("heldout_episodes")
         if not held:
             return []
@@ -202,7 +205,10 @@ class TrainedLWD:
         ds = self._heldout_ds
         b = ds.episode_bounds()
         lab = ds.episode_labels()
-        tgt = ds.action_labels if ds.action_labels is not None else ds.actions
+        if max(held) >= len(b):
+            raise RunError(f"{self.meta['dataset']}: has {len(b)} episodes, but the run held out episode {max(held)}")
+        clean = ds.action_labels is not None and self.cfg.data.use_action_labels
+        tgt = ds.action_labels if clean else ds.actions
         out = [{"obs": ds.observations[b[i][0]:b[i][1]], "act": tgt[b[i][0]:b[i][1]]} for i in held if lab[i] == cid]
         return out[:n]
 
@@ -225,7 +231,9 @@ class TrainedLWD:
 
 def novelty(z: torch.Tensor, z_cond: torch.Tensor, train_mu: torch.Tensor, train_label: torch.Tensor) -> dict:
     """Distance from each sampled latent to its nearest training latent (same condition), beside the
-    typical nearest-neighbour spacing of the training latents themselves (leave-one-out)."""
+    typical nearest-neighbour spacing of the training latents themselves (leave-one-out). A statistic that is
+    undefined is None: the spacing (and so the ratio and the share of copies) when no condition has two training
+    latents, the distance when no sampled condition has a training latent."""
     out_d, ref_d = [], []
     for c in torch.unique(z_cond):
         tr = train_mu[train_label == c]
@@ -239,8 +247,9 @@ def novelty(z: torch.Tensor, z_cond: torch.Tensor, train_mu: torch.Tensor, train
             ref_d.append(dd.min(1).values)
     nn_sample = torch.cat(out_d) if out_d else torch.zeros(0)
     nn_train = torch.cat(ref_d) if ref_d else torch.zeros(0)
-    ref = float(nn_train.median()) if len(nn_train) else float("nan")
-    med = float(nn_sample.median()) if len(nn_sample) else float("nan")
+    ref = float(nn_train.median()) if len(nn_train) else None
+    med = float(nn_sample.median()) if len(nn_sample) else None
+    spaced = ref is not None and ref > 0
     return {"nn_dist_median": med, "train_nn_dist_median": ref,
-            "novelty_ratio": med / ref if ref and ref == ref and ref > 0 else float("nan"),
-            "frac_copies": float((nn_sample < 0.05 * ref).float().mean()) if len(nn_sample) and ref > 0 else float("nan")}
+            "novelty_ratio": med / ref if spaced and med is not None else None,
+            "frac_copies": float((nn_sample < 0.05 * ref).float().mean()) if spaced and len(nn_sample) else None}
