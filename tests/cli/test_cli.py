@@ -23,6 +23,31 @@ def assert_one_line_error(r, *needles):
         assert n in lines[0], lines[0]
 
 
+def dense_params(sizes):
+    """Weights and biases of fully connected layers sizes[0] -> sizes[1] -> ... -> sizes[-1]."""
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
+
+
+LWD_POLICY_PARAMS = dense_params([39, 256, 256, 4])              # MT10 obs -> 2 x 256 -> 4 actions: 77,060
+MLP_PARAMS = {w: dense_params([39 + 10] + [w] * 5 + [4]) for w in (512, 256, 128)}   # obs + task one-hot
+
+
+def read_figure(path, figsize):
+    """A study's PNG decoded to (H, W, 3) floats in [0, 1]; the studies save figures at 110 dpi."""
+    import matplotlib.image as mpimg
+    img = mpimg.imread(str(path))
+    assert img.shape[:2] == (round(figsize[1] * 110), round(figsize[0] * 110)), img.shape
+    assert img[..., :3].reshape(-1, 3).std(0).max() > 0.05                 # not one blank colour
+    return img[..., :3]
+
+
+def pixels_of(img, colour, alpha=1.0, tol=0.06):
+    """Pixels showing matplotlib colour `colour` drawn with `alpha` over the white background."""
+    from matplotlib.colors import to_rgb
+    target = 1 - alpha * (1 - np.array(to_rgb(colour)))
+    return int((np.abs(img - target).max(-1) < tol).sum())
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny run trained through the CLI on a synthetic Pendulum-shaped dataset."""
@@ -205,7 +230,7 @@ def test_bench_quick_writes_the_contract_keys(tmp_path):
     for k in ("train_step_matmul_ratio", "policy_step_us", "sample_ddim_ms", "sample_ddpm_ms",
               "mlp512_step_us", "dp_large_ddpm_query_ms", "lwd_episode_step_us", "dp_large_ddpm_episode_step_us"):
         assert isinstance(res[k], float) and res[k] > 0, k
-    assert res["policy_params"] == 77_060 and res["mlp512_params"] > 10 * res["policy_params"]
+    assert res["policy_params"] == LWD_POLICY_PARAMS and res["mlp512_params"] == MLP_PARAMS[512]
 
 
 @pytest.mark.slow
@@ -213,20 +238,32 @@ def test_reproduce_table2_quick(tmp_path):
     r = cli("reproduce", "table2", "--quick", "--out", tmp_path / "t2", timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     agg = json.loads((tmp_path / "t2" / "table2.json").read_text())
-    assert set(agg["methods"]) == {"LWD", "MLP 512", "MLP 256", "MLP 128", "DP (large)", "DP (small)"}
+    order = ["MLP 512", "MLP 256", "MLP 128", "DP (large)", "DP (small)", "LWD"]      # the paper's columns
+    assert list(agg["methods"]) == order
+    # each number from the runs' own evaluation files (one seed, one episode per task), not from the aggregate
+    means, eval_s = {}, 0.0
     for name, m in agg["methods"].items():
-        assert m["mean"] == pytest.approx(np.mean(m["seed_means"])) and len(m["per_task"]) == 10, name
-        assert m["mean"] == pytest.approx(np.mean(list(m["per_task"].values()))), name   # one seed: same mean
-    assert agg["methods"]["LWD"]["params"] == 77_060
-    assert all(m["train_s"] > 0 and m["eval_s"] > 0 for m in agg["methods"].values())
-    assert agg["compute_s"] == pytest.approx(sum(m["train_s"] + m["eval_s"] for m in agg["methods"].values()))
-    assert agg["methods"]["MLP 512"]["params"] > 10 * agg["methods"]["LWD"]["params"]
+        folder = name.replace(" ", "_").replace("(", "").replace(")", "")
+        ev = json.loads((tmp_path / "t2" / "seed0" / folder / "eval" / "table2_seed0.json").read_text())
+        per = {t: v["success"] for t, v in ev["per_condition"].items()}
+        assert len(per) == 10 and set(per.values()) <= {0.0, 1.0}, name      # one episode: success or not
+        assert m["per_task"] == pytest.approx(per), name
+        means[name] = sum(per.values()) / 10
+        assert m["mean"] == pytest.approx(means[name]) and m["std"] == 0.0, name
+        eval_s += float(ev["seconds"])
+    assert agg["methods"]["LWD"]["params"] == LWD_POLICY_PARAMS
+    assert {n: agg["methods"][f"MLP {n}"]["params"] for n in (512, 256, 128)} == MLP_PARAMS
+    # every run's training and evaluation happened inside this invocation, which also collected the data
+    assert eval_s < agg["compute_s"] < agg["wall_time_s"]
     md = (tmp_path / "t2" / "table2.md").read_text()
-    from lwd_core.studies.table2 import ORDER, PAPER_MEAN
+    paper = {"MLP 512": 0.693, "MLP 256": 0.640, "MLP 128": 0.620, "DP (large)": 0.653, "DP (small)": 0.527,
+             "LWD": 0.760}                                                    # the paper's Table 2 means
     mean_row = next(line for line in md.splitlines() if line.startswith("| **mean over seeds**"))
-    assert mean_row.split(" | ")[1:] == [f"**{agg['methods'][n]['mean']:.3f}** / {PAPER_MEAN[n]:.3f}" for n in ORDER[:-1]] \
-        + [f"**{agg['methods'][ORDER[-1]]['mean']:.3f}** / {PAPER_MEAN[ORDER[-1]]:.3f} |"]
-    assert (tmp_path / "t2" / "table2.png").read_bytes()[:4] == b"\x89PNG"
+    assert mean_row == "| **mean over seeds** | " + " | ".join(
+        f"**{means[n]:.3f}** / {paper[n]:.3f}" for n in order) + " |"
+    img = read_figure(tmp_path / "t2" / "table2.png", (7, 4))
+    assert pixels_of(img, "C1", alpha=0.6) > 3000                             # the paper's six bars
+    assert (pixels_of(img, "C0") > 300) == (sum(means.values()) > 0.05)      # ours, where any is above zero
     # Rerunning the study reuses the finished runs and their saved evaluations: same table, nothing re-evaluated.
     evals = sorted((tmp_path / "t2").glob("seed0/*/eval/table2_seed0.json"))
     assert len(evals) == 6
@@ -236,6 +273,30 @@ def test_reproduce_table2_quick(tmp_path):
     assert [p.stat().st_mtime_ns for p in evals] == stamps
     again = json.loads((tmp_path / "t2" / "table2.json").read_text())
     assert {n: m["mean"] for n, m in again["methods"].items()} == {n: m["mean"] for n, m in agg["methods"].items()}
+
+
+def test_table2_numbers_and_figure_from_hand_made_results(tmp_path):
+    """Aggregation, the markdown row and the bar chart on results whose numbers are worked out here: every method
+    succeeds on the first 4 tasks on seed 0 and the first 6 on seed 1."""
+    from lwd_core.studies import table2 as T
+    from lwd_core.studies.common import write_png
+    tasks = list(T.PAPER["LWD"])
+    assert len(tasks) == 10
+
+    def seed_result(k):
+        return {"mean_success": k / 10, "episodes": 2,
+                "per_condition": {t: {"success": float(i < k)} for i, t in enumerate(tasks)}}
+    agg = T.aggregate({n: [seed_result(4), seed_result(6)] for n in T.METHODS}, {n: 1000 for n in T.METHODS})
+    for m in agg["methods"].values():
+        assert m["per_task"] == dict(zip(tasks, [1, 1, 1, 1, 0.5, 0.5, 0, 0, 0, 0]))
+        assert m["mean"] == pytest.approx(0.5) and m["std"] == pytest.approx(0.1) and m["seed_means"] == [0.4, 0.6]
+    row = next(ln for ln in T.markdown(agg).splitlines() if ln.startswith("| **mean over seeds**"))
+    assert row == ("| **mean over seeds** | **0.500** / 0.693 | **0.500** / 0.640 | **0.500** / 0.620 | "
+                   "**0.500** / 0.653 | **0.500** / 0.527 | **0.500** / 0.760 |")
+    img = read_figure(write_png(tmp_path / "t2.png", T.figure(agg)), (7, 4))
+    ours, paper = pixels_of(img, "C0"), pixels_of(img, "C1", alpha=0.6)
+    # equal bar widths: the areas are in the ratio of the heights, 6 x 0.5 against the paper's means
+    assert ours / paper == pytest.approx(3.0 / (0.693 + 0.640 + 0.620 + 0.653 + 0.527 + 0.760), rel=0.1)
 
 
 @pytest.mark.parametrize("what,flag,spec", [("fig8", "--vae-steps", "abc"), ("fig8", "--vae-steps", "0"),
@@ -252,8 +313,10 @@ def test_reproduce_fig7_and_fig8_quick(tmp_path):
     out = tmp_path / "figs"
     r = cli("reproduce", "fig7", "--quick", "--out", out, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
-    for f in ("fig7_full.png", "fig7_snippets.png"):
-        assert (out / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for f in ("fig7_full.png", "fig7_snippets.png"):            # latents of the first two tasks, two panels
+        img = read_figure(out / f, (12, 5.5))
+        for half in (img[:, :660], img[:, 660:]):
+            assert pixels_of(half, "C0", 0.8, 0.1) > 10 and pixels_of(half, "C1", 0.8, 0.1) > 10, f
     summary = json.loads((out / "fig7.json").read_text())
     assert summary["snippets"]["windows"] > summary["full"]["windows"]      # 100-step episodes cut into 50s
     r = cli("reproduce", "fig8", "--quick", "--out", out, timeout=900)     # reuses the xs runs of fig7
@@ -262,7 +325,8 @@ def test_reproduce_fig7_and_fig8_quick(tmp_path):
     assert set(res["success"]) == {f"{s}-w{w}" for s in ("xs", "s", "m", "l") for w in (500, 50)}
     rows = {r[0]: r[1:] for r in res["report"]["rows"]}
     assert rows["full (500)"] == [res["success"][f"{s}-w500"] for s in ("xs", "s", "m", "l")]
-    assert (out / "fig8.png").stat().st_size > 1000
+    img = read_figure(out / "fig8.png", (6, 4))                   # two curves: full trajectories, snippets
+    assert pixels_of(img, "C0") > 100 and pixels_of(img, "C1") > 100
 
 
 def test_reproduce_refuses_a_run_folder_trained_with_other_settings(tmp_path):
@@ -347,7 +411,10 @@ def test_reproduce_fig9_quick_then_resume_reuses_everything(tmp_path):
             # 60-step quick episodes, one batched query every H_a steps (no quick episode ends early)
             assert [r["queries"] for r in rows] == [60, 8, 2], (m, cond)
             assert all(r["wall_per_episode"] > 0 and r["episodes"] == 4 for r in rows)
-    assert (out / "fig9.png").read_bytes()[:4] == b"\x89PNG" and "H_a" in (out / "fig9.md").read_text()
+    img = read_figure(out / "fig9.png", (11, 8))                  # LWD blue, DP orange, in each of 4 panels
+    for quarter in (img[:440, :605], img[:440, 605:], img[440:, :605], img[440:, 605:]):
+        assert pixels_of(quarter, "tab:blue") > 50 and pixels_of(quarter, "tab:orange") > 50
+    assert "H_a" in (out / "fig9.md").read_text()
     evals = sorted(out.glob("*-s0/eval/fig9-*.json"))
     assert len(evals) == 12
     stamps = [p.stat().st_mtime_ns for p in evals]
@@ -378,6 +445,16 @@ def test_reproduce_table1_quick_on_one_env(tmp_path):
     assert set(js) == {"expert", "medium", "random"}
     assert all(0 <= js[lv][c][0] <= np.log(2) + 1e-9 for lv in js for c in ("SOS", "MLP", "LWD", "VAE"))
     assert set(res["targets"]) == {"lwd_below_mlp_expert_medium", "halfcheetah_at_or_below_sos"}
-    for f in ("table1_fig3_HalfCheetah-v5.png", "table1_fig4_HalfCheetah-v5.png", "table1_fig6_HalfCheetah-v5.png"):
-        assert (tmp_path / "t1" / f).read_bytes()[:4] == b"\x89PNG"
+    out = tmp_path / "t1"
+    # Fig. 3: per-trajectory points of the three behaviours (C0-C2) in each of its three panels
+    img = read_figure(out / "table1_fig3_HalfCheetah-v5.png", (13, 4.2))
+    for third in np.array_split(img, 3, axis=1):
+        assert all(pixels_of(third, c, 0.75, 0.1) > 10 for c in ("C0", "C1", "C2"))
+    # Fig. 4: bars of returns for original, VAE, LWD and MLP (C0-C3) at three behaviour levels
+    img = read_figure(out / "table1_fig4_HalfCheetah-v5.png", (7, 4))
+    assert all(pixels_of(img, c) > 30 for c in ("C0", "C1", "C2", "C3"))
+    # Fig. 6: latents of full trajectories and of snippets, the three behaviours in each panel
+    img = read_figure(out / "table1_fig6_HalfCheetah-v5.png", (11, 4.5))
+    for half in np.array_split(img, 2, axis=1):
+        assert all(pixels_of(half, c, 0.8, 0.1) > 10 for c in ("C0", "C1", "C2"))
     assert "paper SOS / MLP / LWD" in (tmp_path / "t1" / "table1.md").read_text()

@@ -3,6 +3,7 @@ import json
 import shutil
 import time
 
+import numpy as np
 import pytest
 
 from lwd_core.config import preset
@@ -138,12 +139,18 @@ def test_event_loop_stays_responsive_during_training(window, qtbot, synthetic_fi
     timer.timeout.connect(tick)
     clock.start()
     timer.start()
+    qtbot.wait(1000)                                   # the same timer with nothing training: this machine's noise
+    idle, lateness[:] = sorted(lateness), []
+    last["t"] = None
     with qtbot.waitSignal(window.run_finished, timeout=120_000):
         window.action_start(path)
     timer.stop()
     stall = max(lateness)
-    print(f"max event-loop stall during training: {stall} ms over {len(lateness)} ticks")
-    assert len(lateness) > 50 and stall < 100
+    busy = sorted(lateness)
+    print(f"max event-loop stall during training: {stall} ms over {len(lateness)} ticks (idle: {idle[-1]} ms)")
+    # docs/app.md measured at most 30-32 ms; the bounds leave room for a shared 2-core machine
+    assert len(lateness) > 50 and len(idle) > 50 and stall < 250
+    assert busy[len(busy) // 2] <= idle[len(idle) // 2] + 10     # the typical tick is as punctual as when idle
 
 
 def test_failing_run_shows_error_and_app_keeps_working(window, qtbot, tmp_path):
@@ -206,8 +213,12 @@ def test_click_latent_point_renders_frames(qtbot, mt10_run):
         w.latents.click_point(2)
         qtbot.waitUntil(lambda: len(w.viewer.frames) > 0, timeout=10_000)
         first = time.perf_counter() - t0
-        print(f"click to first frame: {first * 1000:.0f} ms")   # a benchmark figure, reported, not asserted
         qtbot.waitUntil(lambda: not w.viewer.live, timeout=60_000)
+        whole = time.perf_counter() - t0
+        print(f"click to first frame: {first * 1000:.0f} ms of {whole * 1000:.0f} ms for the 60-step episode")
+        # docs/app.md: 103-159 ms. The first frame comes long before the episode's last (31 frames), and within
+        # a bound generous enough for a shared 2-core machine
+        assert first < 1.5 and first < 0.5 * whole
         f = w.viewer.frames[-1]
         assert f.ndim == 3 and f.shape[2] == 3 and f.std() > 5      # a real rendered image, not blank
         assert w.viewer.image.pixmap() is not None and not w.viewer.image.pixmap().isNull()
@@ -219,7 +230,15 @@ def test_click_latent_point_renders_frames(qtbot, mt10_run):
         assert w.viewer.pos == 1
         assert w.viewer.export(str(mt10_run.parent / "roll.gif"))
         assert w.viewer.export(str(mt10_run.parent / "roll.mp4"))
-        assert (mt10_run.parent / "roll.mp4").stat().st_size > 1000
+        import imageio.v3 as iio
+        # decoded: the GIF every other frame (16 of 31), the MP4 every frame, at the rollout's size, not blank
+        for name, count in (("roll.gif", (n + 1) // 2), ("roll.mp4", n)):
+            frames = [np.asarray(x) for x in iio.imiter(mt10_run.parent / name)]
+            assert len(frames) == count, (name, len(frames))
+            h, wd = f.shape[:2]
+            assert all(abs(x.shape[0] - h) < 16 and abs(x.shape[1] - wd) < 16 for x in frames), name
+            assert frames[-1][..., :3].std() > 5 and np.abs(frames[-1][..., :3].astype(float).mean()
+                                                            - f.astype(float).mean()) < 20, name
         # blend two points
         w.latents.click_point(0)
         w.latents.click_point(4, shift=True)
