@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from lwd_core.demo import DEMO_SCALES
-from lwd_core.methods.registry import curve_fallbacks, run_rows
+from lwd_core.methods.registry import curve_fallbacks, is_trained, run_rows
 from lwd_core.runs import RunDir
 
 from .run_actions import RunFileActions
@@ -51,6 +51,7 @@ class MainWindow(RunFileActions, QMainWindow):
         self.collector: GeneratorWorker | None = None
         self.current: str | None = None
         self.map = None
+        self.run_info: dict | None = None    # the prepared run: its conditions, method, whether it has a latent map
         self.demo = DEMO_SCALES["app"]       # a DemoScale; tests swap in a smaller one
 
         self.runs = RunsPanel()
@@ -95,6 +96,7 @@ class MainWindow(RunFileActions, QMainWindow):
         self.resize(1600, 950)
 
         self.service = RolloutService(self)
+        self.service.run_loaded.connect(self._on_run_loaded)
         self.service.map_ready.connect(self._on_map_ready)
         self.service.samples_ready.connect(self._on_samples_ready)
         self.service.service_failed.connect(self.show_error)
@@ -103,6 +105,7 @@ class MainWindow(RunFileActions, QMainWindow):
         self.service.rollout_finished.connect(self.viewer._on_rollout_finished)
         self.service.start()
         self.viewer.export_failed.connect(self.show_error)
+        self.viewer.policy_requested.connect(self._on_policy_requested)
 
         self.runs.selection_changed.connect(self._on_selection_changed)
         self.runs.action_requested.connect(self._on_action_requested)
@@ -139,6 +142,8 @@ class MainWindow(RunFileActions, QMainWindow):
             self.show_error(f"run {Path(self.current).name} was deleted from disk")
             self.current = None
             self.map = None
+            self.run_info = None
+            self.viewer.set_conditions([])
             self.latents.clear()
         rows = run_rows(self.runs_dir)
         for r in rows:  # a run whose worker died with the app shows its last written status
@@ -158,15 +163,13 @@ class MainWindow(RunFileActions, QMainWindow):
         if cur != self.current:
             self.current = cur
             self.map = None
+            self.run_info = None
+            self.viewer.set_conditions([])
             self.latents.clear()
-            if cur and self._is_trained(cur):
+            trained = bool(cur) and is_trained(cur)
+            if trained:
                 self.service.prepare(cur)
-            self.behaviours.set_run(cur, bool(cur) and self._is_trained(cur))
-
-    @staticmethod
-    def _is_trained(path: str) -> bool:
-        run = RunDir(path)
-        return run.ddpm_ckpt.exists() and run.latents_path.exists()
+            self.behaviours.set_run(cur, trained)
 
     def _on_action_requested(self, action: str) -> None:
         try:
@@ -307,6 +310,29 @@ class MainWindow(RunFileActions, QMainWindow):
             self.show_error(f"demo: {e}")
 
     # ------------------------------------------------------------------ latent map and rollouts
+    def _on_run_loaded(self, info: dict) -> None:
+        if info["run_dir"] != self.current:
+            return
+        self.run_info = info
+        self.viewer.set_conditions(info["conditions"])
+        if not info["latent_map"]:
+            self.latents.clear(f"{info['method']} learns no latent space: choose a condition and press "
+                               f"Run policy to watch its policy.")
+
+    def _on_policy_requested(self, condition: str) -> None:
+        info = self.run_info
+        if not self.current or info is None or info["run_dir"] != self.current:
+            return
+        self.service.roll(RolloutJob(self.current, condition, self._play_seed(info["env_id"]), None,
+                                     f"{condition}, {info['method']} policy"))
+
+    @staticmethod
+    def _play_seed(env_id: str) -> int:
+        from lwd_core.envs.registry import get_suite
+        from lwd_core.seeds import suite_start_seed
+        # keys below 1000 keep the paired seed within the 64 bits a Qt signal carries
+        return suite_start_seed(get_suite(env_id), "play", 0, int(np.random.randint(0, 1000)))
+
     def _on_map_ready(self, lmap) -> None:
         self.map = lmap
         self.latents.set_map(lmap)
@@ -322,8 +348,7 @@ class MainWindow(RunFileActions, QMainWindow):
     def _roll(self, latent: np.ndarray, cond: int, label: str) -> None:
         if not self.current or self.map is None:
             return
-        from lwd_core.envs.registry import get_suite
-        seed = get_suite(self.map.env_id).eval_seed(0, np.random.randint(0, 1000))
+        seed = self._play_seed(self.map.env_id)
         self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed, latent, label))
 
     def _on_play_requested(self, req: dict) -> None:

@@ -16,24 +16,18 @@ from PySide6.QtCore import QThread, Signal
 
 def preload() -> None:
     """Import the heavy modules once on the GUI thread at start-up. An import in a worker thread holds
-    the GIL for tens of milliseconds (hypnettorch pulls in matplotlib), which would stall the event loop."""
+    the GIL for tens of milliseconds (hypnettorch pulls in matplotlib), which would stall the event loop;
+    warm_up imports every method's training and inference code and takes one tiny training step."""
     import sklearn.decomposition  # noqa: F401
-    import torch
 
     import lwd_core.demo  # noqa: F401
     import lwd_core.eval.evaluate  # noqa: F401
     import lwd_core.eval.latents  # noqa: F401
-    import lwd_core.methods.lwd.trainer  # noqa: F401
-    from lwd_core.config import VAEConfig
+    import lwd_core.eval.play  # noqa: F401
     from lwd_core.envs.registry import suite_names
-    from lwd_core.methods.lwd.vae import LWDVAE, vae_loss
-    from lwd_core.methods.registry import method_names
-    suite_names(), method_names()         # import every registered suite and method module now
-    # One tiny training step: torch initialises its CPU kernels (oneDNN, fused Adam) lazily, under the GIL.
-    vae = LWDVAE(VAEConfig(latent_dim=8, encoder_hidden=(8,), policy_hidden=(8,), states_per_window=2), 3, 2, 1, True)
-    opt = torch.optim.Adam(vae.parameters(), fused=True)
-    vae_loss(vae, torch.zeros(2, 3, 2), torch.zeros(2, 3, 1), torch.ones(2, 3))["loss"].backward()
-    opt.step()
+    from lwd_core.methods.registry import warm_up
+    suite_names()                         # import every registered suite module now
+    warm_up()
 
 
 class GeneratorWorker(QThread):
@@ -112,8 +106,9 @@ class RolloutJob:
     run_dir: str
     condition: str
     seed: int
-    latent: np.ndarray | None = None     # (latent_dim,) to decode; None = sample from the diffusion model
+    latent: np.ndarray | None = None     # (latent_dim,) to decode, for runs with a latent map; None = the run's policy
     label: str = ""
+    kind: str = ""                       # with latent=None: the policy kind to play ("": the method's first)
 
 
 @dataclass
@@ -131,7 +126,8 @@ class RolloutService(QThread):
     """One long-lived thread that owns the rendering envs (an EGL context belongs to its thread) and the
     loaded run. Jobs: prepare a run (load it, build its latent map, warm an env) and roll out a latent."""
 
-    map_ready = Signal(object)           # LatentMap
+    run_loaded = Signal(dict)            # {"run_dir", "env_id", "conditions", "kinds", "latent_map": bool, "method"}
+    map_ready = Signal(object)           # LatentMap, for runs whose method has a latent space
     samples_ready = Signal(object)       # (z (n, D), cond ids (n,))
     frame_rendered = Signal(object, dict)  # frame (H, W, 3) uint8, {"t", "return", "success"}
     rollout_started = Signal(dict)
@@ -143,7 +139,7 @@ class RolloutService(QThread):
         super().__init__(parent)
         self._jobs: queue.Queue = queue.Queue()
         self._abort = threading.Event()
-        self._lwd = None
+        self._trained = None
         self._run_dir = ""
         self._envs: dict[str, object] = {}
         self.size = (width, height)
@@ -190,11 +186,19 @@ class RolloutService(QThread):
             self._envs.clear()
 
     def _load(self, run_dir: str):
-        if self._lwd is None or self._run_dir != run_dir:
-            from lwd_core.methods.lwd.inference import TrainedLWD
-            self._lwd = TrainedLWD(run_dir)
+        """The run's TrainedMethod, whatever its method, through the method registry."""
+        if self._trained is None or self._run_dir != run_dir:
+            from lwd_core.methods.registry import load_trained
+            self._trained = load_trained(run_dir)
             self._run_dir = run_dir
-        return self._lwd
+        return self._trained
+
+    @staticmethod
+    def _has_latents(trained) -> bool:
+        """The run's method decodes policies from a latent space it learnt (the latent map's clicks and samples)."""
+        return all(callable(getattr(trained, f, None)) for f in ("training_latents", "sample_latents", "decode",
+                                                                  "policy_batch")) \
+            and getattr(trained, "latents", None) is not None
 
     def _env(self, env_id: str, condition: str):
         key = f"{env_id}/{condition}"
@@ -204,41 +208,49 @@ class RolloutService(QThread):
         return self._envs[key]
 
     def _do_prepare(self, run_dir: str) -> None:
-        from lwd_core.eval.latents import latent_map
-        lwd = self._load(run_dir)
-        self.map_ready.emit(latent_map(lwd))
+        trained = self._load(run_dir)
+        latents = self._has_latents(trained)
+        from lwd_core.methods.registry import get_method
+        self.run_loaded.emit({"run_dir": run_dir, "env_id": trained.env_id, "conditions": list(trained.label_names),
+                              "kinds": list(trained.policy_kinds), "latent_map": latents,
+                              "method": get_method(trained.cfg.method).label})
+        if latents:
+            from lwd_core.eval.latents import latent_map
+            self.map_ready.emit(latent_map(trained))
         # Warm one renderer per condition (about 0.5 s each: env, EGL context, first frame) so that a
         # click starts drawing at once; a click that arrives meanwhile is served after the current warm-up.
-        for c in lwd.label_names:
+        for c in trained.label_names:
             if not self._jobs.empty():
                 return
-            env = self._env(lwd.env_id, c)
+            env = self._env(trained.env_id, c)
             env.reset(seed=0)
             env.render()
         self.envs_warmed.emit(run_dir)
 
     def _do_sample(self, arg) -> None:
         run_dir, n = arg
-        lwd = self._load(run_dir)
-        if lwd.cfg.ddpm.state_condition:
-            raise RuntimeError("this run's diffusion model is state-conditioned; sampled overlay needs a state")
-        cond = np.repeat(np.arange(len(lwd.label_names)), n)
-        z = lwd.sample_latents(cond, "ddim", lwd.cfg.eval.ddim_steps, seed=int(time.time()) % 100_000)
+        trained = self._load(run_dir)
+        if not self._has_latents(trained):
+            raise RuntimeError("this run's method has no latent space to sample")
+        cond = np.repeat(np.arange(len(trained.label_names)), n)
+        z = trained.sample_latents(cond, "ddim", trained.cfg.eval.ddim_steps, seed=int(time.time()) % 100_000)
         self.samples_ready.emit((z.numpy(), cond))
 
     def _do_roll(self, job: RolloutJob) -> None:
-        import torch
-
+        from lwd_core.eval.play import OneEpisode
         from lwd_core.eval.rollout import rollout
         self._abort.clear()
-        lwd = self._load(job.run_dir)
-        env = self._env(lwd.env_id, job.condition)
-        if job.latent is None:
-            z = lwd.sample_latents(np.array([lwd.condition_id(job.condition)]), "ddim", lwd.cfg.eval.ddim_steps,
-                                   seed=job.seed)
+        trained = self._load(job.run_dir)
+        env = self._env(trained.env_id, job.condition)
+        cid = trained.condition_id(job.condition)
+        if job.latent is None:           # any method: the policy evaluation runs, built at the first observation
+            policy = OneEpisode(trained, job.kind or trained.policy_kinds[0], cid, trained.cfg.eval, job.seed)
         else:
+            import torch
+            if not self._has_latents(trained):
+                raise RuntimeError("this run's method has no latent space to decode")
             z = torch.as_tensor(np.asarray(job.latent, np.float32))[None]
-        policy = lwd.policy_batch(lwd.decode(z)).policy(0)
+            policy = trained.policy_batch(trained.decode(z)).policy(0)
         info = {"condition": job.condition, "seed": job.seed, "label": job.label}
         self.rollout_started.emit(info)
         out = rollout(env, policy, job.seed, on_frame=lambda f, st: self.frame_rendered.emit(f, st),

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from ..errors import LWDError
+from ..errors import ConfigError, LWDError
 from ..io import atomic_write_json
 from .behaviours import (
     BehaviourActor,
@@ -40,8 +40,10 @@ from .behaviours import (
     assets_dir,
     behaviour_path,
     normalized_score,
+    shipped,
 )
-from .locomotion import LocomotionSuite, env_id_of, torso_of, upside_down
+from .locomotion import ENVS, LocomotionSuite, env_id_of, torso_of, upside_down
+from .registry import SuiteAction, SuiteCommand, register_command
 
 SNAPSHOT_SEEDS = 900_000            # returns of snapshots use reset seeds no dataset or evaluation uses
 CARD_EPISODES = 10
@@ -242,3 +244,46 @@ def write_levels(env_id: str, wd: Path, log: list[dict], train_steps: int, seed:
                                 f"{level}: return {noisy.mean():.0f} ± {noisy.std():.0f} (normalised "
                                 f"{pol.card['normalized_score']:.1f}), upside down {flipped.mean():.0%} of its steps, "
                                 f"snapshot at step {snap['step']}")
+
+
+# ---- `lwd-studio behaviours train|list`, a command this suite brings (see envs/registry.py: SuiteCommand)
+@dataclass(frozen=True)
+class BehaviourTrainConfig:
+    env: str = field(default="all", metadata={
+        "help": "halfcheetah, walker2d, ant, a comma-separated list of them, or all (default)"})
+    steps: int = field(default=100_000, metadata={"help": "environment steps of SAC in total (default 100000)"})
+    work_dir: Path = field(default=Path("behaviour-training"), metadata={
+        "help": "SAC checkpoints and snapshots, kept for resuming (default ./behaviour-training)"})
+    out: Path | None = field(default=None, metadata={
+        "help": "where the policies go (default: the package's assets)", "type": Path})
+    seed: int = 0
+    snapshot_every: int = 5000
+
+    def __post_init__(self):
+        if self.steps <= 0 or self.snapshot_every <= 0:
+            raise ConfigError("--steps and --snapshot-every must be > 0")
+
+
+def train_command(cfg: BehaviourTrainConfig) -> Iterator[str]:
+    envs = list(ENVS) if cfg.env == "all" else [env_id_of(e.strip()) for e in cfg.env.split(",") if e.strip()]
+    for env in envs:
+        for ev in train_behaviours(env, cfg.steps, cfg.work_dir, cfg.seed, cfg.snapshot_every, out_dir=cfg.out):
+            if ev.message:
+                yield f"[{ev.env_id}] {ev.message}"
+
+
+def list_command(cfg=None) -> Iterator[str]:
+    cards = shipped()
+    if not cards:
+        yield "no shipped behaviour policies"
+    for c in cards:
+        yield (f"{c.get('env', '?'):<16} {c.get('level', '?'):<7} return {c.get('return_mean', float('nan')):8.1f} "
+               f"± {c.get('return_std', float('nan')):6.1f}  normalised {c.get('normalized_score') or float('nan'):6.1f}"
+               f"  after {c.get('train_steps', 0)} steps")
+
+
+register_command(SuiteCommand(
+    "behaviours", "train or list the locomotion behaviour policies (expert/medium/random)",
+    (SuiteAction("train", "SAC (stable-baselines3, the `behaviours` extra); resumes where it stopped",
+                 BehaviourTrainConfig, train_command),
+     SuiteAction("list", "the shipped policies and their measured returns", None, list_command))))

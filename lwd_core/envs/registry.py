@@ -1,7 +1,8 @@
-"""Environment suites by env id, and the dataset collectors some of them bring.
+"""Environment suites by env id, and the dataset collectors and commands some of them bring.
 
 Every module in `lwd_core/envs/` registers itself when imported; `get_suite` imports them all on first use, so a new
-suite is one new module (plus its presets in `config.py`) and nothing else names it."""
+suite is one new module (plus its presets in `config.py`) and nothing else names it: `lwd-studio` builds its `collect`
+sub-commands from the collectors and adds one command per SuiteCommand (e.g. the locomotion suite's `behaviours`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from ..types import EnvSuite
 _SUITES: dict[str, Callable[[str], EnvSuite]] = {}      # exact env id -> suite factory
 _FALLBACK: list[Callable[[str], EnvSuite]] = []         # tried for any other id (any gymnasium id)
 _COLLECTORS: dict[str, "Collector"] = {}
+_COMMANDS: dict[str, "SuiteCommand"] = {}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,25 @@ class Collector:
     collect: Callable[[Any, int, dict], Iterator[Any]]
 
 
+@dataclass(frozen=True)
+class SuiteAction:
+    """One sub-command of a SuiteCommand. `config` is a dataclass whose fields become its options, as a Collector's
+    do (field metadata: "help", and "type" where the default does not show it, e.g. a Path that defaults to None),
+    or None for no options; `run(cfg)` (cfg None without a config) yields the lines the command prints."""
+    name: str
+    help: str
+    config: type | None
+    run: Callable[[Any], Iterator[str]]
+
+
+@dataclass(frozen=True)
+class SuiteCommand:
+    """`lwd-studio NAME ACTION [options]`: a command a suite brings along, one SuiteAction per sub-command."""
+    name: str
+    help: str
+    actions: tuple[SuiteAction, ...]
+
+
 def register_suite(env_id: str | None, factory: Callable[[str], EnvSuite]) -> None:
     """env_id=None registers a fallback that accepts any id it can make (tried last, newest first)."""
     if env_id is None:
@@ -37,6 +58,10 @@ def register_suite(env_id: str | None, factory: Callable[[str], EnvSuite]) -> No
 
 def register_collector(c: Collector) -> None:
     _COLLECTORS[c.name] = c
+
+
+def register_command(c: SuiteCommand) -> None:
+    _COMMANDS[c.name] = c
 
 
 def _discover() -> None:
@@ -70,3 +95,9 @@ def get_collector(name: str) -> Collector:
     if name not in c:
         raise LWDError(f"unknown data source {name!r}; choose from {', '.join(c)}")
     return c[name]
+
+
+def suite_commands() -> dict[str, SuiteCommand]:
+    """Every suite's commands by name."""
+    _discover()
+    return dict(sorted(_COMMANDS.items()))

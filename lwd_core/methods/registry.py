@@ -2,7 +2,11 @@
 
 Each package in `lwd_core/methods/` registers a MethodSpec in its `__init__.py`. The spec names its trainer and its
 inference loader as "module:function" strings, resolved on use, so loading a trained policy never imports training
-code, and listing methods imports neither."""
+code, and listing methods imports neither.
+
+The app and the CLI reach every method through here alone (an import-linter contract in pyproject.toml forbids them
+the method packages): `load_trained` for evaluation and the viewer, `sample_policy` for one standalone policy file,
+`is_trained` to know whether a run's policies can be loaded, `warm_up` before the first training in a thread."""
 from __future__ import annotations
 
 import importlib
@@ -10,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from ..config import RunConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, LWDError
 from ..plugins import discover
 from ..runs import RunDir, list_runs
 from ..train.engine import guarded, open_run
@@ -102,6 +106,49 @@ def train_run(run_dir: str, cfg: RunConfig | None = None, resume: bool = False,
 
 def load_trained(run_dir) -> TrainedMethod:
     return get_method(RunDir(run_dir).config().method).load(run_dir)
+
+
+def is_trained(run_dir) -> bool:
+    """Every checkpoint of the run's method is on disk, so its policies can be loaded."""
+    run = RunDir(run_dir)
+    try:
+        spec = get_method(run.config().method)
+    except LWDError:
+        return False
+    return all((run.ckpt_dir / f"{c}.safetensors").exists() for c in spec.checkpoints)
+
+
+def sample_policy(trained: TrainedMethod, condition: str, seed: int = 0, sampler: str | None = None,
+                  first_obs: Callable[[], Any] | None = None) -> Any:
+    """One standalone policy of a trained run for `condition`: reset()/act(obs), `save(path, info)` writing one
+    policy file (policy_file.py, with `info` in its JSON where the method's format has room for it) and `n_params`
+    where known. A method offers it as `single_policy(cid, seed, sampler, first_obs)` on its trained object;
+    `sampler` (None: the run's own) picks a diffusion sampler where the method has one, and `first_obs()` gives the
+    episode's first observation, asked for only by methods that condition on it."""
+    make = getattr(trained, "single_policy", None)
+    if make is None:
+        cfg = getattr(trained, "cfg", None)
+        name = get_method(cfg.method).label if cfg is not None else type(trained).__name__
+        raise LWDError(f"{name} cannot write its policy as one policy file")
+    return make(trained.condition_id(condition), seed, sampler, first_obs)
+
+
+def warm_up() -> None:
+    """Import every method's trainer and inference modules and take one tiny training step, so that the first
+    training in a worker thread does not stall the caller's (the app's GUI thread): an import holds the GIL for tens
+    of milliseconds (hypnettorch pulls in matplotlib), and torch initialises its CPU kernels (oneDNN, batched
+    matmuls, fused Adam) lazily, under the GIL."""
+    import torch
+    _discover()
+    for m in _METHODS.values():
+        for ref in (m.trainer, m.inference):
+            importlib.import_module(ref.split(":")[0])
+    lin = torch.nn.Linear(3, 4)
+    W = torch.zeros(2, 4, 2, requires_grad=True)
+    opt = torch.optim.Adam([*lin.parameters(), W], fused=True)
+    h = torch.relu(lin(torch.zeros(2, 5, 3)))
+    torch.baddbmm(torch.zeros(2, 1, 2), h, W).square().mean().backward()
+    opt.step()
 
 
 def run_rows(runs_dir) -> list[dict[str, Any]]:

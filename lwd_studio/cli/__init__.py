@@ -7,10 +7,10 @@ import os
 import sys
 import warnings
 
-from . import bench, behaviours, collect, demo, eval, launch, reproduce, sample, train
+from . import bench, collect, demo, eval, launch, reproduce, sample, suite, train
 
 COMMANDS = {"launch": launch, "collect": collect, "train": train, "eval": eval, "sample": sample, "demo": demo,
-            "reproduce": reproduce, "bench": bench, "behaviours": behaviours}
+            "reproduce": reproduce, "bench": bench}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
     for mod in COMMANDS.values():
         mod.add_parser(sub)
+    suite.add_parsers(sub, taken=COMMANDS)         # the commands suites bring, e.g. `behaviours`
     return p
 
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r"Constant\(s\) may be too high")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
-        return int(COMMANDS[args.cmd].run(args) or 0)
+        return int(COMMANDS.get(args.cmd, suite).run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -2,13 +2,11 @@
 fields of the collector's config dataclass."""
 from __future__ import annotations
 
-import argparse
-import dataclasses
 from pathlib import Path
 
 from lwd_core.envs.registry import collectors
 
-from .common import add_workers, drive
+from .common import add_config_options, add_workers, config_from_args, drive
 
 
 def add_parser(sub) -> None:
@@ -16,14 +14,7 @@ def add_parser(sub) -> None:
     srcs = p.add_subparsers(dest="source", required=True, metavar="SOURCE")
     for name, c in collectors().items():
         s = srcs.add_parser(name, help=c.description)
-        for f in dataclasses.fields(c.config):
-            opt = f"--{f.name.replace('_', '-')}"
-            helptext = f"{f.metadata.get('help', '')} (default {f.default!r})"
-            if isinstance(f.default, bool):                  # --diverse / --no-diverse, never bool("False")
-                s.add_argument(opt, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default,
-                               help=helptext)
-            else:
-                s.add_argument(opt, dest=f.name, type=type(f.default), default=f.default, help=helptext)
+        add_config_options(s, c.config)
         s.add_argument("--out", required=True, type=Path)
         add_workers(s)
 
@@ -32,7 +23,7 @@ def run(a) -> int:
     from lwd_core.data.hdf5 import save_dataset
     from lwd_core.envs.collect import check_workers
     c = collectors()[a.source]
-    cfg = c.config(**{f.name: getattr(a, f.name) for f in dataclasses.fields(c.config)})
+    cfg = config_from_args(c.config, a)
     res: dict = {}
     drive(c.collect(cfg, check_workers(a.workers), res), desc=f"collect {a.source}")
     ds = res["dataset"]

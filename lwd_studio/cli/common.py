@@ -2,6 +2,8 @@
 table, and config assembly from flags. Nothing here names an environment suite or a method."""
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -183,6 +185,25 @@ def build_config(a) -> RunConfig:
                                f"the file's labels must name {env}'s conditions") from None
     split_episodes(ds, cfg)                  # e.g. a holdout fraction that leaves a condition without episodes
     return cfg.replace(env_id=env)
+
+
+def add_config_options(p, config: type) -> None:
+    """One option per field of a config dataclass (a collector's or a suite command's): --field-name, typed by the
+    field's metadata "type" or its default's type, helped by its metadata "help" and its default."""
+    for f in dataclasses.fields(config):
+        opt = f"--{f.name.replace('_', '-')}"
+        helptext = f.metadata.get("help", "")
+        if "default" not in helptext:
+            helptext = f"{helptext} (default {f.default!r})".strip()
+        if isinstance(f.default, bool):                      # --diverse / --no-diverse, never bool("False")
+            p.add_argument(opt, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default, help=helptext)
+        else:
+            p.add_argument(opt, dest=f.name, type=f.metadata.get("type", type(f.default)), default=f.default,
+                           help=helptext)
+
+
+def config_from_args(config: type, a) -> Any:
+    return config(**{f.name: getattr(a, f.name) for f in dataclasses.fields(config)})
 
 
 def add_workers(p) -> None:

@@ -1,4 +1,5 @@
-"""`lwd-studio sample RUN_DIR --condition NAME --out POLICY.safetensors`: one generated policy, numpy-runnable."""
+"""`lwd-studio sample RUN_DIR --condition NAME --out POLICY.safetensors`: one policy of a trained run of any method,
+as one policy file (policy_file.py; LWD's generated policies run with numpy alone)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,38 +8,39 @@ from lwd_core.errors import ConfigError
 
 
 def add_parser(sub) -> None:
-    s = sub.add_parser("sample", help="sample one policy and write it as a standalone numpy policy file")
+    s = sub.add_parser("sample", help="sample one policy of a trained run and write it as a standalone policy file")
     s.add_argument("run_dir", type=Path)
     s.add_argument("--condition", required=True)
     s.add_argument("--out", required=True, type=Path, help="policy file (.safetensors; a .json spec goes beside)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
+    s.add_argument("--sampler", choices=["ddim", "ddpm"], default=None,
+                   help="diffusion sampler, for methods that sample with one (default: the run's own)")
     s.add_argument("--placement-seed", type=int, default=None,
                    help="for state-conditioned runs: the episode seed whose first observation conditions the sample "
                         "(default: the first held-out evaluation seed)")
 
 
 def run(a) -> int:
-    import numpy as np
-
     from lwd_core.envs.registry import get_suite
-    from lwd_core.methods.lwd.inference import TrainedLWD
+    from lwd_core.methods.registry import load_trained, sample_policy
+    from lwd_core.seeds import suite_start_seed
     if a.out.suffix != ".safetensors":
         raise ConfigError(f"--out must end in .safetensors, got {a.out.name}")
-    lwd = TrainedLWD(a.run_dir)
-    cid = lwd.condition_id(a.condition)
-    init = None
-    if lwd.cfg.ddpm.state_condition:
-        suite = get_suite(lwd.env_id)
+    trained = load_trained(a.run_dir)
+    trained.condition_id(a.condition)
+
+    def first_obs():
+        """The first observation of the placement episode, for methods that condition a sample on it."""
+        suite = get_suite(trained.env_id)
         env = suite.make(a.condition)
         try:
-            seed = a.placement_seed if a.placement_seed is not None else suite.eval_seed(a.seed, 0)
-            init = env.reset(seed=seed)[0][None]
+            seed = a.placement_seed if a.placement_seed is not None else suite_start_seed(suite, "eval", a.seed, 0)
+            return env.reset(seed=seed)[0]
         finally:
             env.close()
-    z = lwd.sample_latents(np.array([cid]), a.sampler, lwd.cfg.eval.ddim_steps, seed=a.seed, init_obs=init)
-    pol = lwd.policy_batch(lwd.decode(z)).policy(0)
-    pol.save(a.out, {"condition": a.condition, "run": str(a.run_dir), "env_id": lwd.env_id, "seed": a.seed,
-                     "sampler": a.sampler})
-    print(f"wrote {a.out} and {a.out.with_suffix('.json')} ({pol.n_params} parameters, condition {a.condition})")
+    pol = sample_policy(trained, a.condition, a.seed, a.sampler, first_obs)
+    info = {"condition": a.condition, "run": str(a.run_dir), "env_id": trained.env_id, "seed": a.seed}
+    pol.save(a.out, {**info, "sampler": a.sampler} if a.sampler else info)
+    n = getattr(pol, "n_params", trained.n_params)
+    print(f"wrote {a.out} and {a.out.with_suffix('.json')} ({n} parameters, condition {a.condition})")
     return 0

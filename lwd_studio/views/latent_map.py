@@ -25,6 +25,7 @@ class LatentMapView(QWidget):
     sample_clicked = Signal(int)                  # index of a sampled latent
     blend_requested = Signal(int, int, float)     # a, b, t in [0, 1]
     samples_requested = Signal()
+    HINT = "Select one trained run to see its latents."
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -56,7 +57,7 @@ class LatentMapView(QWidget):
         self.marks = pg.ScatterPlotItem(size=22, pen=pg.mkPen("k", width=2), brush=None)
         for it in (self.scatter, self.sampled, self.marks):
             self.plot.addItem(it)
-        self.placeholder = pg.TextItem("Select one trained run to see its latents.", color="#777", anchor=(0.5, 0.5))
+        self.placeholder = pg.TextItem(self.HINT, color="#777", anchor=(0.5, 0.5))
         self.plot.addItem(self.placeholder)
         self.placeholder.setPos(0.5, 0.5)
         self.slider = QSlider(Qt.Horizontal)
@@ -97,7 +98,9 @@ class LatentMapView(QWidget):
         self.samples = (z, cond)
         self._redraw()
 
-    def clear(self) -> None:
+    def clear(self, message: str | None = None) -> None:
+        """No map; `message` (default: the hint to select a run) says why."""
+        self.placeholder.setText(message or self.HINT)
         self.map = None
         self.samples = None
         self.scatter.clear()

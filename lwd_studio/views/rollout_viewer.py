@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 class RolloutViewer(QWidget):
     export_failed = Signal(str)
+    policy_requested = Signal(str)       # condition: play the selected run's own policy for it (any method)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -26,7 +28,7 @@ class RolloutViewer(QWidget):
         self.pos = -1
         self.live = False
         self.title = QLabel("<b>Policy rollout</b>")
-        self.image = QLabel("Click a point on the latent map to run its policy.")
+        self.image = QLabel("Click a point on the latent map, or choose a condition and press Run policy.")
         self.image.setAlignment(Qt.AlignCenter)
         self.image.setMinimumSize(320, 240)
         self.image.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -41,6 +43,16 @@ class RolloutViewer(QWidget):
         self.step_btn.clicked.connect(self.step)
         self.restart_btn.clicked.connect(self.restart)
         self.export_btn.clicked.connect(self._on_export_clicked)
+        self.condition = QComboBox()
+        self.condition.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.run_btn = QPushButton("Run policy")
+        self.run_btn.setToolTip("roll out the selected run's policy for this condition, whatever its method")
+        self.run_btn.clicked.connect(self._on_run_clicked)
+        self.set_conditions([])
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.condition)
+        run_row.addWidget(self.run_btn)
+        run_row.addStretch(1)
         ctl = QHBoxLayout()
         for w in (self.play_btn, self.step_btn, self.restart_btn, self.export_btn):
             ctl.addWidget(w)
@@ -50,11 +62,24 @@ class RolloutViewer(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.image, 1)
         lay.addWidget(self.stats)
+        lay.addLayout(run_row)
         lay.addLayout(ctl)
         self.playing = True
         self.timer = QTimer(self)
         self.timer.setInterval(33)
         self.timer.timeout.connect(self._on_timer)
+
+    # --- the selected run's own policy
+    def set_conditions(self, conditions: list[str]) -> None:
+        """The selected trained run's conditions; none disables Run policy."""
+        self.condition.clear()
+        self.condition.addItems(conditions)
+        self.condition.setEnabled(bool(conditions))
+        self.run_btn.setEnabled(bool(conditions))
+
+    def _on_run_clicked(self) -> None:
+        if self.condition.count():
+            self.policy_requested.emit(self.condition.currentText())
 
     # --- slots for the rollout thread
     def _on_rollout_started(self, info: dict) -> None:

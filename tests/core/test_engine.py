@@ -1,7 +1,6 @@
 """The engine's extension points and shared loops: registries, presets, the test-only suite, state-conditioned
 diffusion, baselines cancelled and resumed in-process, and evaluation that does not depend on --workers."""
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +41,19 @@ def test_registries_list_the_built_ins_and_the_test_suite():
 
 
 def test_nothing_in_the_app_or_cli_names_a_suite_or_a_method():
-    """Adding a suite or a method touches lwd_core (one module plus presets) and never lwd_studio/."""
-    pattern = re.compile(r"""["'](mt10|toy-maps|lwd|mlp_bc|diffusion_policy)["']""")
-    hits = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "lwd_studio").rglob("*.py")
-            for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
-    assert hits == []
+    """Adding a suite or a method touches lwd_core (one module plus presets) and never lwd_studio/: the import-linter
+    contract "the app names no method and no suite" (run by test_architecture.py) forbids lwd_studio every method
+    package and every concrete suite module. Here: it lists all of them, so a new one cannot slip past it."""
+    import tomllib
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (c,) = [c for c in contracts if c["name"] == "the app names no method and no suite"]
+    assert c["type"] == "forbidden" and c["source_modules"] == ["lwd_studio"]
+    methods = {f"lwd_core.methods.{p.name}" for p in (ROOT / "lwd_core" / "methods").iterdir()
+               if (p / "__init__.py").exists()}
+    generic = {"__init__", "registry", "render", "collect"}          # the registry and what every suite shares
+    suites = {f"lwd_core.envs.{p.stem}" for p in (ROOT / "lwd_core" / "envs").glob("*.py") if p.stem not in generic}
+    assert {"lwd_core.methods.lwd", "lwd_core.envs.mt10", "lwd_core.envs.locomotion"} <= methods | suites
+    assert methods | suites <= set(c["forbidden_modules"])
 
 
 def _toy_run(tmp_path, n_eps=40, **over):

@@ -6,7 +6,7 @@ import torch
 
 from ...errors import LWDError
 from ..baseline_load import TrainedBaseline
-from .model import build, from_checkpoint
+from .model import DiffusionPolicy, build, from_checkpoint
 
 
 class DPBatch:
@@ -53,8 +53,25 @@ class TrainedDP(TrainedBaseline):
                            f"an action horizon of at most {sp.horizon - sp.n_obs + 1}, not {h}")
         return DPBatch(self.model, cid, self.ddim_steps, seed, h or None)
 
+    def single_policy(self, cid, seed=0, sampler=None, first_obs=None) -> "DPFile":
+        """The receding-horizon policy of condition `cid` for methods/registry.py:sample_policy; sampler "ddpm" runs
+        the full chain, any other the run's own sampler."""
+        return DPFile(self.model, cid, None if sampler == "ddpm" else self.ddim_steps, seed)
+
     def extra_metrics(self, batches) -> dict:
         if not batches:
             return {"queries_per_episode": 0.0}
         return {"queries_per_episode": float(np.mean([b.queries for _, b in batches])),
                 "action_horizon": batches[0][1].n_action}
+
+
+class DPFile(DiffusionPolicy):
+    """A Diffusion Policy as one policy file. Its sidecar has no room for `info`: DiffusionPolicy.load reads every
+    key but task and ddim_steps as the model's spec."""
+
+    @property
+    def n_params(self) -> int:
+        return self.model.n_params
+
+    def save(self, path, info: dict | None = None) -> None:
+        super().save(path)

@@ -134,6 +134,15 @@ class TrainedLWD:
         layers = [(W.numpy(), b.numpy()) for W, b in split_theta(self.spec, theta.float().cpu())]
         return NumpyPolicyBatch(layers, self.vae.obs_mean.numpy(), self.vae.obs_std.numpy(), self.spec.tanh_output)
 
+    def single_policy(self, cid: int, seed: int = 0, sampler: str | None = None, first_obs=None):
+        """One sampled policy (NumpyMLPPolicy) for methods/registry.py:sample_policy; a state-conditioned run
+        samples for first_obs()."""
+        init = np.asarray(first_obs())[None] if self.cfg.ddpm.state_condition and first_obs is not None else None
+        z = self.sample_latents(np.array([cid]), sampler or self.cfg.eval.sampler, self.cfg.eval.ddim_steps,
+                                seed=seed, init_obs=init)
+        return self.policy_batch(self.decode(z)).policy(0)
+
+
     @torch.no_grad()
     def encode(self, obs: np.ndarray, act: np.ndarray, mask: np.ndarray | None = None) -> torch.Tensor:
         """obs (n, L, obs_dim), act (n, L, act_dim) -> mu (n, latent_dim); longer inputs are cut to L."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ...policy_file import save_policy
 from ..baseline_load import TrainedBaseline
-from .model import build
+from .model import MLPBCPolicy, build
 
 
 class MLPBatch:
@@ -26,3 +27,18 @@ class TrainedMLPBC(TrainedBaseline):
 
     def batch_policy(self, kind, cid, n, ecfg, seed, init_obs, demos=None) -> MLPBatch:
         return MLPBatch(self.model, cid)
+
+    def single_policy(self, cid, seed=0, sampler=None, first_obs=None) -> "MLPBCFile":
+        """The policy of condition `cid` for methods/registry.py:sample_policy."""
+        return MLPBCFile(self.model, cid)
+
+
+class MLPBCFile(MLPBCPolicy):
+    """An MLP-BC policy whose file also records `info` (where it came from); MLPBCPolicy.load reads it back."""
+
+    @property
+    def n_params(self) -> int:
+        return self.model.n_params
+
+    def save(self, path, info: dict | None = None) -> None:
+        save_policy(path, self.model.state_dict(), {**(info or {}), **self.model.spec(), "task": self.task})
