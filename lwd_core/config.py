@@ -117,6 +117,8 @@ class EvalConfig:
     action_horizon: int = setting(0, "H_a. LWD: re-sample the policy for the current state every H_a steps (needs "
                                      "ddpm.state_condition); Diffusion Policy: actions executed per predicted chunk; "
                                      "0 = the run's own (LWD: one policy per episode)", ge=0)
+    start_states: str = setting("eval", "start-state stream of the episodes (seeds.py): eval, or reference for a "
+                                        "second held-out set disjoint from it", choices=("eval", "reference"))
 
     def __post_init__(self):
         check_fields(self, self._section)

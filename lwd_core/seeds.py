@@ -3,8 +3,9 @@
 Two kinds of draws, each keyed by a stream name, the user's seed and the episode (or whatever indexes the draw):
 
 - **Start states.** `start_seed(stream, seed, *key)` is the integer an environment's `reset(seed=...)` gets.
-  It is `pair(seed, *key) * MODULUS + slot(stream)`, where `pair` is the Cantor pairing (injective on the
-  non-negative integers) and every start-state stream has its own residue class modulo MODULUS. So the start
+  It is `(pair(seed, *key) * MAX_KEYS + len(key) - 1) * MODULUS + slot(stream)`, where `pair` is the Cantor pairing
+  (injective on the non-negative integers, folded left over the key), the key's length tells keys of different
+  lengths apart, and every start-state stream has its own residue class modulo MODULUS. So the start
   states of two streams never meet, for any seeds and any episode counts: training and evaluation are disjoint
   by construction, not by choosing bases far apart.
 - **Everything else** (collection noise, policy sampling, perturbations, a behaviour's action noise): numpy
@@ -32,6 +33,7 @@ START_STREAMS = {
     "play": 5,             # single episodes played in the app's viewer
 }
 MODULUS = 16
+MAX_KEYS = 4               # (seed, episode) for most collectors; (seed, level, episode) for locomotion's
 
 # Streams of other draws (no start states): named here so that every use is listed in one place.
 DRAW_STREAMS = ("collect_noise", "policy", "perturb", "behaviour_noise", "planner")
@@ -55,11 +57,12 @@ def start_seed(stream: str, seed: int, *key: int) -> int:
     """The reset seed of episode `key` of `stream` under the user's `seed` (see the module's docstring)."""
     if stream not in START_STREAMS:
         raise ValueError(f"unknown start-state stream {stream!r}; known: {', '.join(START_STREAMS)}")
+    if not 1 <= len(key) <= MAX_KEYS:
+        raise ValueError(f"start-state stream {stream!r}: 1 to {MAX_KEYS} keys after the seed, got {len(key)}")
     v, *rest = _check_key(stream, (seed, *key))
     for k in rest:
         v = pair(v, k)
-    # arity is part of the key: (s, e) and (s, a, e) must not meet, so the number of keys is paired in last
-    return pair(v, len(rest)) * MODULUS + START_STREAMS[stream]
+    return (v * MAX_KEYS + len(rest) - 1) * MODULUS + START_STREAMS[stream]
 
 
 def stream_of(reset_seed: int) -> str:

@@ -212,7 +212,8 @@ class MainWindow(RunFileActions, QMainWindow):
         return QMessageBox.question(self, "LWD Studio", text) == QMessageBox.Yes
 
     def _last_dataset(self) -> str:
-        demo = self.runs_dir / ".data" / f"{self.demo.source}-demo.h5"
+        from lwd_core.envs.collect import dataset_file
+        demo = dataset_file(self.runs_dir / ".data", self.demo.source, self.demo.collect_config())
         return str(demo) if demo.exists() else ""
 
     # ------------------------------------------------------------------ training
@@ -281,9 +282,9 @@ class MainWindow(RunFileActions, QMainWindow):
     def action_demo(self) -> None:
         if self.collector is not None:
             raise ValueError("the demo is already collecting data")
-        from lwd_core.envs.collect import ensure_dataset, usable_cores
+        from lwd_core.envs.collect import dataset_file, ensure_dataset, usable_cores
         scale = self.demo
-        data = self.runs_dir / ".data" / f"{scale.source}-demo.h5"
+        data = dataset_file(self.runs_dir / ".data", scale.source, scale.collect_config())
         self.collector = GeneratorWorker(
             lambda cancel: ensure_dataset(data, scale.source, scale.collect_config(), usable_cores()), self)
         self.collector.item_produced.connect(lambda p: self.statusBar().showMessage(
@@ -330,8 +331,9 @@ class MainWindow(RunFileActions, QMainWindow):
     def _play_seed(env_id: str) -> int:
         from lwd_core.envs.registry import get_suite
         from lwd_core.seeds import suite_start_seed
-        # keys below 1000 keep the paired seed within the 64 bits a Qt signal carries
-        return suite_start_seed(get_suite(env_id), "play", 0, int(np.random.randint(0, 1000)))
+        # a random held-out start state of the viewer's own stream; keys below 10^6 keep the seed within the 64 bits
+        # a Qt signal carries
+        return suite_start_seed(get_suite(env_id), "play", 0, int(np.random.randint(0, 1_000_000)))
 
     def _on_map_ready(self, lmap) -> None:
         self.map = lmap

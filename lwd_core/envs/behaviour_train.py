@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import ConfigError, LWDError
 from ..io import atomic_write_json
+from ..seeds import START_STREAMS, suite_start_seed
 from .behaviours import (
     BehaviourActor,
     BehaviourPolicy,
@@ -45,7 +46,6 @@ from .behaviours import (
 from .locomotion import ENVS, LocomotionSuite, env_id_of, torso_of, upside_down
 from .registry import SuiteAction, SuiteCommand, register_command
 
-SNAPSHOT_SEEDS = 900_000            # returns of snapshots use reset seeds no dataset or evaluation uses
 CARD_EPISODES = 10
 RANK_KEY = "behaviour_return_mean"  # the noisy return every snapshot is ranked by (cached in snapshots.json)
 MAX_FLIPPED = 0.5                   # expert and medium spend at most this fraction of their steps upside down
@@ -78,21 +78,27 @@ def actor_policy(model, card: dict) -> BehaviourPolicy:
                            (np_(a.log_std.weight), np_(a.log_std.bias)), card)
 
 
+# Start states of the measurements behind the levels (seeds.py streams: none is a dataset's or an evaluation's):
+# (stream, part) for ranking snapshots, and for the cards' deterministic and noisy returns.
+RANKING, CARD_DETERMINISTIC, CARD_NOISY = ("snapshot", 0), ("card", 0), ("card", 1)
+
+
 def policy_returns(env_id: str, policy: BehaviourPolicy, episodes: int, noisy: bool = False,
-                   seed_base: int = SNAPSHOT_SEEDS) -> np.ndarray:
-    return policy_rollouts(env_id, policy, episodes, noisy, seed_base)[0]
+                   states: tuple[str, int] = RANKING) -> np.ndarray:
+    return policy_rollouts(env_id, policy, episodes, noisy, states)[0]
 
 
 def policy_rollouts(env_id: str, policy: BehaviourPolicy, episodes: int, noisy: bool = False,
-                    seed_base: int = SNAPSHOT_SEEDS) -> tuple[np.ndarray, np.ndarray]:
+                    states: tuple[str, int] = RANKING) -> tuple[np.ndarray, np.ndarray]:
     """(returns, fraction of steps upside down) of `episodes` episodes."""
     suite = LocomotionSuite(env_id)
     env = suite.make("expert")
-    actor = BehaviourActor(policy, noisy=noisy, seed=seed_base)
+    stream, part = states
+    actor = BehaviourActor(policy, noisy=noisy, seed=START_STREAMS[stream] * 2 + part)
     out, flipped = [], []
     try:
         for e in range(episodes):
-            obs, _ = env.reset(seed=seed_base + e)
+            obs, _ = env.reset(seed=suite_start_seed(suite, stream, part, e))
             actor.reset()
             total = 0.0
             for _ in range(suite.episode_length()):
@@ -192,7 +198,7 @@ def measure_snapshots(env_id: str, wd: Path, log: list[dict], episodes: int = CA
     for snap in log:
         if RANK_KEY not in snap or "behaviour_flipped" not in snap or snap.get("behaviour_episodes") != episodes:
             pol = BehaviourPolicy.load(wd / "snapshots" / f"step{snap['step']:08d}.safetensors")
-            rets, flipped = policy_rollouts(env_id, pol, episodes, noisy=True, seed_base=SNAPSHOT_SEEDS + 3000)
+            rets, flipped = policy_rollouts(env_id, pol, episodes, noisy=True)
             snap.update({RANK_KEY: float(rets.mean()), "behaviour_return_std": float(rets.std()),
                          "behaviour_flipped": float(flipped.mean()), "behaviour_episodes": episodes})
             changed = True
@@ -228,8 +234,8 @@ def write_levels(env_id: str, wd: Path, log: list[dict], train_steps: int, seed:
     measure_snapshots(env_id, wd, log, episodes)
     for level, snap in choose_levels(log).items():
         pol = BehaviourPolicy.load(wd / "snapshots" / f"step{snap['step']:08d}.safetensors")
-        det = policy_returns(env_id, pol, episodes, seed_base=SNAPSHOT_SEEDS + 1000)
-        noisy, flipped = policy_rollouts(env_id, pol, episodes, noisy=True, seed_base=SNAPSHOT_SEEDS + 2000)
+        det = policy_returns(env_id, pol, episodes, states=CARD_DETERMINISTIC)
+        noisy, flipped = policy_rollouts(env_id, pol, episodes, noisy=True, states=CARD_NOISY)
         # the card's return is the behaviour as it acts in the data, with its own noise (D4RL's random reference
         # score, -280 on HalfCheetah, is such a return); the deterministic actor's return is kept beside it
         pol.card = {"env": env_id, "level": level, "return_mean": float(noisy.mean()),

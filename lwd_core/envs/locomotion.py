@@ -30,7 +30,6 @@ ENVS = {
 }
 SHORT = {v[0]: k for k, v in ENVS.items()}
 EPISODE_LENGTH = 1000
-TRAIN_SEED_BASE, EVAL_SEED_BASE = 0, 50_000
 
 
 def env_id_of(name: str) -> str:
@@ -134,12 +133,6 @@ class LocomotionSuite:
     def make(self, condition: str, render_mode: str | None = None,
              size: tuple[int, int] | None = None) -> LocomotionEnv:
         return LocomotionEnv(make_gym(self.env_id, render_mode, size), self.feet)
-
-    def train_seed(self, seed: int, episode: int) -> int:
-        return TRAIN_SEED_BASE + seed * 10_000 + episode
-
-    def eval_seed(self, seed: int, episode: int) -> int:
-        return EVAL_SEED_BASE + seed * 10_000 + episode
 
     def expert_missing(self, condition: str) -> str | None:
         """Why `condition` has no expert (None: it has one). Only behaviours with a shipped policy (expert, medium,

@@ -1,6 +1,14 @@
 """PushT (gym-pusht, Chi et al.'s low-dim set-up): push a T-shaped block onto a fixed goal pose with a round agent.
 
-Observation (5,): agent x, y, block x, y (pixels, 0-512), block angle. Action (2,): the agent's target position,
+Observations, one env id each:
+- `pusht` (18,): the T's 8 corner keypoints (x, y each, pixels) then the agent's x, y, computed from the pose. As
+  gym-pusht's `environment_state_agent_pos` gives them (its order may differ), and like Chi et al.'s low-dim
+  keypoint observation (theirs has 9 keypoints, 20-d). Keypoints move continuously with the block.
+- `pusht-5d` (5,): gym-pusht's `state`: agent x, y, block x, y, block angle wrapped to [0, 2 pi). The wrap is a jump
+  0.785 rad from the goal angle pi/4, which many episodes rotate through; kept to measure what it costs.
+Collected files store the 5-d state (it holds the pose exactly); a keypoint run converts it when it loads them.
+
+Action (2,): the agent's target position,
 scaled to [-1, 1] (pixel = 256 * (a + 1)); a PD controller tracks it. The scaling is ours: Chi et al. normalise
 actions to [-1, 1] inside the policy, and here LWD's generated policies end in tanh, which fits that range. 10 Hz control, at most 300 steps. Scored as Diffusion Policy does: the reward is
 clip(coverage / 0.95, 0, 1), where coverage is the fraction of the goal area the block covers, and an episode
@@ -30,8 +38,23 @@ from .. import seeds
 from ..errors import DatasetError, LWDError
 from .registry import register_suite
 
-ENV_ID, GYM_ID = "pusht", "gym_pusht/PushT-v0"
-OBS_DIM, ACT_DIM, EPISODE_LENGTH = 5, 2, 300
+ENV_ID, STATE_ENV_ID, GYM_ID = "pusht", "pusht-5d", "gym_pusht/PushT-v0"
+STATE_DIM, KEYPOINT_DIM, ACT_DIM, EPISODE_LENGTH = 5, 18, 2, 300
+OBS_DIM = STATE_DIM                 # what collected files hold
+# The T's corners in its body frame (gym-pusht's add_tee: scale 30, length 4): the bar's 4, then the stem's 4.
+_S, _L = 30.0, 4.0
+T_CORNERS = np.array([(-_L * _S / 2, _S), (_L * _S / 2, _S), (_L * _S / 2, 0), (-_L * _S / 2, 0),
+                      (-_S / 2, _S), (-_S / 2, _L * _S), (_S / 2, _L * _S), (_S / 2, _S)])      # (8, 2)
+
+
+def keypoint_obs(state: np.ndarray) -> np.ndarray:
+    """5-d states (..., 5) -> keypoint observations (..., 18): the T's corners in the world, then the agent."""
+    s = np.asarray(state, np.float64)
+    c, si = np.cos(s[..., 4:5]), np.sin(s[..., 4:5])                             # (..., 1)
+    x = T_CORNERS[:, 0] * c - T_CORNERS[:, 1] * si + s[..., 2:3]                  # (..., 8)
+    y = T_CORNERS[:, 0] * si + T_CORNERS[:, 1] * c + s[..., 3:4]
+    kp = np.stack([x, y], -1).reshape(*s.shape[:-1], 16)
+    return np.concatenate([kp, s[..., :2]], -1).astype(np.float32)
 PERTURB_RATE, PERTURB_SHIFT, PERTURB_TURN = 0.02, 20.0, 0.25   # ~6 pushes in a 300-step episode
 
 
@@ -70,9 +93,9 @@ class PushTEnv:
     """gym-pusht behind the project's Env contract, with optional seeded perturbations of the block."""
     max_episode_steps = EPISODE_LENGTH
 
-    def __init__(self, render_mode: str | None = None, perturb: bool = False):
+    def __init__(self, render_mode: str | None = None, perturb: bool = False, keypoints: bool = False):
         self.env = _make_raw(render_mode)
-        self.perturb = perturb
+        self.perturb, self.keypoints = perturb, keypoints
         self._rng = np.random.default_rng(0)
         self.t = 0
         self.perturbations = 0
@@ -97,7 +120,14 @@ class PushTEnv:
         info["is_success"] = False
         self._rng = seeds.rng("perturb", 0 if seed is None else int(seed))
         self.t, self.perturbations = 0, 0
-        return np.asarray(o, np.float32), info
+        return self._obs(o), info
+
+    def _obs(self, state) -> np.ndarray:
+        return keypoint_obs(state) if self.keypoints else np.asarray(state, np.float32)
+
+    def state(self) -> np.ndarray:
+        """The 5-d state (agent x, y, block x, y, angle), whatever the observation."""
+        return np.asarray(self.env.get_obs(), np.float64)
 
     def step(self, action):
         if self.perturb and self._rng.random() < PERTURB_RATE:
@@ -107,7 +137,7 @@ class PushTEnv:
         self.t += 1
         trunc = trunc or self.t >= EPISODE_LENGTH
         info["perturbations"] = self.perturbations
-        return np.asarray(o, np.float32), float(r), bool(term), bool(trunc), info
+        return self._obs(o), float(r), bool(term), bool(trunc), info
 
     def _displace_block(self) -> None:
         b = self.env.block
@@ -147,21 +177,54 @@ class PushTSuite:
     episode_variation: str = "start states"    # evaluation seeds draw agent and block positions never trained on
     perturb: bool = False
 
+    @property
+    def keypoints(self) -> bool:
+        return self.env_id != STATE_ENV_ID
+
+    @property
+    def obs_dim(self) -> int:
+        return KEYPOINT_DIM if self.keypoints else STATE_DIM
+
     def episode_length(self) -> int:
         return EPISODE_LENGTH
 
     def check_dims(self, obs_dim: int, act_dim: int, source: str) -> None:
-        if (obs_dim, act_dim) != (OBS_DIM, ACT_DIM):
-            raise DatasetError(f"{source}: obs_dim={obs_dim}, act_dim={act_dim} do not fit pusht ({OBS_DIM}, {ACT_DIM})")
+        ok = (STATE_DIM, KEYPOINT_DIM) if self.keypoints else (STATE_DIM,)     # 5-d files convert to keypoints
+        if obs_dim not in ok or act_dim != ACT_DIM:
+            raise DatasetError(f"{source}: obs_dim={obs_dim}, act_dim={act_dim} do not fit {self.env_id} "
+                               f"({' or '.join(map(str, ok))}, {ACT_DIM})")
+
+    def adapt_dataset(self, ds):
+        """A dataset as this suite's policies see it: 5-d states become keypoint observations for `pusht`."""
+        if not self.keypoints or ds.obs_dim != STATE_DIM:
+            return ds
+        return dataclasses.replace(ds, observations=keypoint_obs(ds.observations))
 
     def check_condition(self, condition: str) -> None:
         pass                    # one task; a dataset's labels (e.g. demonstration styles) all play in it
 
     def make(self, condition: str, render_mode: str | None = None, size: tuple[int, int] | None = None) -> PushTEnv:
-        env = PushTEnv(render_mode, self.perturb)
+        env = PushTEnv(render_mode, self.perturb, self.keypoints)
         if size is not None:
             env.env.visualization_width, env.env.visualization_height = size
         return env
+
+    # one action unit is 256 px (actions are target positions scaled to [-1, 1]); lwd's training records report the
+    # generated policies' error in px on the steps that need precision (methods/lwd/precision.py)
+    action_unit = (256.0, "px")
+    NEAR_GOAL = 0.8                  # coverage above which a step is "near the goal"
+
+    def precision_steps(self, ds) -> dict:
+        """The dataset's near-goal steps (coverage above 0.8, read from `infos/coverage`), where success needs
+        about 2 px and 0.03 rad; none for a file without coverage."""
+        cov = ds.infos.get("coverage")
+        return {} if cov is None else {"near_goal": np.asarray(cov).reshape(-1) > self.NEAR_GOAL}
+
+    def reference_policies(self) -> dict:
+        """Policies every PushT score is read against: "hold still" keeps the agent where it is (its target is its
+        own position), which scores the start states' own overlap with the goal."""
+        agent = slice(16, 18) if self.keypoints else slice(0, 2)
+        return {"hold still": lambda obs: (np.asarray(obs)[:, agent] / 256.0 - 1.0).astype(np.float32)}
 
     def expert(self, condition: str):
         raise LWDError("pusht has no evaluation expert: its demonstrator (`collect pusht`) plans over a replica of "
@@ -172,3 +235,4 @@ class PushTSuite:
 
 
 register_suite(ENV_ID, PushTSuite)
+register_suite(STATE_ENV_ID, PushTSuite)

@@ -16,7 +16,7 @@ from .. import seeds
 from ..data.hdf5 import Dataset
 from ..schema import check_fields, setting
 from .collect import CollectProgress, end_flags, map_episodes
-from .pusht import ENV_ID, EPISODE_LENGTH, PushTSuite
+from .pusht import ENV_ID, EPISODE_LENGTH, STATE_ENV_ID, PushTSuite
 from .registry import Collector, register_collector
 
 
@@ -54,7 +54,7 @@ def collect_pusht(cfg: PushTCollectConfig, workers: int = 1, result: dict | None
 def _episode(job) -> dict[str, np.ndarray]:
     from .pusht_planner import PushDemonstrator                     # pymunk only where episodes run
     cfg, ep = job
-    suite = PushTSuite()
+    suite = PushTSuite(STATE_ENV_ID)                  # files keep the exact 5-d state; keypoint runs convert it
     seed = seeds.suite_start_seed(suite, "collect", cfg.seed, ep)
     rng = seeds.rng("planner", cfg.seed, ep)
     env = suite.make(ENV_ID)

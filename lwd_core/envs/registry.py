@@ -5,6 +5,8 @@ suite is one new module (plus its presets in `config.py`) and nothing else names
 sub-commands from the collectors and adds one command per SuiteCommand (e.g. the locomotion suite's `behaviours`)."""
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -27,6 +29,17 @@ class Collector:
     description: str
     config: type
     collect: Callable[[Any, int, dict], Iterator[Any]]
+    version: str = "1"               # bump whenever the same config would collect different data
+
+    def provenance(self, cfg: Any) -> dict[str, str]:
+        """What a file collected with `cfg` records in its attributes, and what reuse compares."""
+        return {"collector_name": self.name, "collector_version": str(self.version),
+                "collector_config": json.dumps(dataclasses.asdict(cfg), sort_keys=True)}
+
+    def run(self, cfg: Any, workers: int, result: dict) -> Iterator[Any]:
+        """collect(), then stamp the finished dataset with its provenance."""
+        yield from self.collect(cfg, workers, result)
+        result["dataset"].attrs.update(self.provenance(cfg))
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,15 @@ def get_suite(env_id: str) -> EnvSuite:
     for f in _FALLBACK:
         return f(env_id)
     raise LWDError(f"no environment suite accepts {env_id!r}")
+
+
+def as_suite_sees_it(ds, env_id: str):
+    """The dataset as the env's policies see it: a suite may convert a file's observations (PushT's keypoints are
+    computed from the stored 5-d states) with `adapt_dataset(ds)`. No env id: the dataset as it is."""
+    if not env_id:
+        return ds
+    adapt = getattr(get_suite(env_id), "adapt_dataset", None)
+    return adapt(ds) if adapt is not None else ds
 
 
 def suite_names() -> list[str]:

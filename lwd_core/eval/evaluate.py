@@ -14,8 +14,10 @@ from ..envs.collect import check_workers
 from ..envs.registry import get_suite
 from ..errors import LWDError
 from ..methods.registry import load_trained
+from ..seeds import int_seed, suite_start_seed
 from ..types import TrainedMethod
 from .parallel import EnvPool
+from .plan import EvalPlan
 from .rollout import rollout_pool_steps
 
 EXPERT = "expert"
@@ -47,8 +49,12 @@ def _summary(rows: list[dict], has_success: bool) -> dict:
 def evaluate_run(run_dir, cfg: EvalConfig, conditions: Sequence[str] | None = None,
                  kinds: Sequence[str] | None = None, workers: int | None = None,
                  result: dict | None = None, names: dict | None = None) -> Iterator[EvalProgress]:
-    """Load the run with its method's inference code, then evaluate() it."""
+    """Load the run with its method's inference code, then evaluate() it. The result carries its evaluation plan
+    (`plan.py`: every setting and input digest it was computed from) and the plan's key."""
+    plan = EvalPlan.of(run_dir, cfg, kinds, conditions)
     yield from evaluate(load_trained(run_dir), cfg, conditions, kinds, workers, result, names)
+    if result is not None:
+        result.update(plan=plan.to_dict(), plan_key=plan.key())
 
 
 # How evaluate()'s messages name each option: the caller's own spelling of it (the CLI passes its flags, e.g.
@@ -174,7 +180,7 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
     batches: dict[str, list] = {k: [] for k in kinds}
     t0 = time.perf_counter()
     try:
-        seeds = {c: [suite.eval_seed(cfg.seed, e) for e in range(n)] for c in conds}
+        seeds = {c: [suite_start_seed(suite, cfg.start_states, cfg.seed, e) for e in range(n)] for c in conds}
     except (ValueError, OverflowError) as e:
         raise LWDError(f"{nm['seed']} {cfg.seed}, {nm['episodes']} {n}: {e}") from None
     top = max(max(s) for s in seeds.values())
@@ -193,7 +199,7 @@ def evaluate(trained: TrainedMethod, cfg: EvalConfig, conditions: Sequence[str] 
             cid = trained.condition_id(c)
             m = len(kd) if kd is not None else n
             try:
-                bp = trained.batch_policy(k, cid, m, cfg, cfg.seed * 7919 + cid, init_obs[c][:m], kd)
+                bp = trained.batch_policy(k, cid, m, cfg, int_seed("policy", cfg.seed, cid), init_obs[c][:m], kd)
             except LWDError as e:
                 if cfg.action_horizon and kd is None:     # e.g. a horizon the run cannot re-sample at
                     raise LWDError(f"{nm['action_horizon']} {cfg.action_horizon}: {e}") from None

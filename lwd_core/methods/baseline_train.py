@@ -9,6 +9,7 @@ import torch
 from ..config import RunConfig
 from ..data.hdf5 import Dataset
 from ..data.sources import load_source
+from ..envs.registry import as_suite_sees_it
 from ..errors import RunError
 from ..io import load_meta
 from ..runs import RunDir
@@ -77,6 +78,7 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     ds = load_source(cfg.data.dataset)
+    ds = as_suite_sees_it(ds, cfg.env_id or ds.env_id)       # e.g. PushT's keypoints from stored states
     train_eps, held_eps = split_episodes(ds, cfg)
     rows, hist, chunk = step_table(ds, train_eps, n_obs, horizon, pad_after)
     labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int64)

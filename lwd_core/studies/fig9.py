@@ -24,6 +24,8 @@ import numpy as np
 from ..config import EvalConfig, RunConfig, preset
 from ..envs.registry import get_collector
 from ..errors import ConfigError
+from ..eval.evaluate import evaluate
+from ..eval.reference import SuiteReference
 from ..runs import RunDir
 from .common import (
     StudyEvent,
@@ -46,6 +48,8 @@ QUICK_HORIZONS = (1, 8, 32)
 METHODS = {"LWD": "lwd", "DP": "diffusion_policy"}          # label -> the evaluated policy kind
 CONDITIONS = {"clean": False, "perturbed": True}
 DEMOS = {"full": 200, "quick": 4}
+OBSERVATIONS = {"keypoints": "pusht", "state": "pusht-5d"}      # --obs -> the env id the runs train and play on
+FLOOR = "hold still"                                             # the suite's reference every score is read against
 QUICK_STEPS, QUICK_EVAL_STEPS = 40, 60
 # the paper's reading of its Fig. 9 (no table is printed): DP is best at H_a = 16, LWD at 8, and at about a 25%
 # relative drop LWD needs a quarter of DP's diffusion queries
@@ -67,8 +71,9 @@ def run_configs(a: StudyArgs, data: Path, seed: int, horizons: tuple[int, ...]) 
     for hp in sorted({dp_horizon(h, dp.baseline.n_obs) for h in horizons}):
         base = dp if hp == 16 else preset("pusht-dp-long")
         out[f"dp{hp}"] = base.replace(baseline={"horizon": hp})
+    env_id = OBSERVATIONS[a.options.get("obs", "keypoints")]
     for name, cfg in out.items():
-        cfg = cfg.replace(name=f"fig9-{name}-s{seed}", seed=seed, data={"dataset": str(data)})
+        cfg = cfg.replace(name=f"fig9-{name}-s{seed}", seed=seed, env_id=env_id, data={"dataset": str(data)})
         if a.quick:
             cfg = cfg.replace(vae={"steps": QUICK_STEPS, "encoder_hidden": [128]}, log_every=5,
                               ddpm={"steps": QUICK_STEPS, "hidden": 128, "n_blocks": 1},
@@ -90,6 +95,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
     ccfg = get_collector("pusht").config(episodes=DEMOS["quick" if a.quick else "full"], seed=0)
     data = yield from ensure_data(a.out, "pusht", ccfg, a.workers, "PushT demonstrations")
     points: list[dict] = []
+    floors: list[dict] = []
     n_obs = preset("pusht-dp").baseline.n_obs
     train_s: dict[str, float] = {}
     total = a.seeds * len(conditions) * len(horizons) * len(METHODS)
@@ -101,6 +107,12 @@ def run(a: StudyArgs) -> Iterator[Any]:
                 return (yield from _stopped())
             train_s[name] = train_s.get(name, 0.0) + train_seconds(RunDir(a.out / f"{name}-s{seed}"))
         for cond, perturb in conditions.items():
+            yield StudyEvent(f"evaluating the '{FLOOR}' floor ({cond}, seed {seed})", stage=f"fig9 floor {cond}")
+            ref: dict = {}
+            yield from evaluate(SuiteReference(cfgs["lwd"].env_id, ["pusht"]), eval_config(a, seed, 0, perturb),
+                                kinds=(FLOOR,), workers=a.workers, result=ref)
+            pc = ref["per_condition"]["pusht"]
+            floors.append({"condition": cond, "seed": seed, "score": pc["score"], "success": pc["success"]})
             for h in horizons:
                 for label, kind in METHODS.items():
                     if a.cancel():
@@ -119,10 +131,11 @@ def run(a: StudyArgs) -> Iterator[Any]:
                     points.append(point)
                     yield StudyEvent(f"{label} H_a={h} {cond}: score {point['score']:.3f}, success "
                                      f"{point['success']:.2f}, {point['queries']:.1f} queries per episode")
-                    yield StudyPoint("fig9", {**aggregate(points, horizons, list(conditions)), "out": str(a.out)},
-                                     len(points), total)
-    res = aggregate(points, horizons, list(conditions))
+                    yield StudyPoint("fig9", {**aggregate(points, horizons, list(conditions), floors),
+                                              "out": str(a.out)}, len(points), total)
+    res = aggregate(points, horizons, list(conditions), floors)
     res.update(study="fig9", quick=bool(a.quick), seeds=a.seeds, episodes=points[0]["episodes"],
+               observation=a.options.get("obs", "keypoints"),
                train_seconds=train_s, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
                dp_models={f"dp{dp_horizon(h, n_obs)}": [x for x in horizons if dp_horizon(x, n_obs) ==
                                                         dp_horizon(h, n_obs)] for h in horizons})
@@ -145,9 +158,10 @@ def point_of(ev: dict, label: str, kind: str, h: int, cond: str, seed: int, run_
             "wall_per_episode": float(ev["seconds"]) / max(1, int(ev["episodes"])), "episodes": int(ev["episodes"])}
 
 
-def aggregate(points: list[dict], horizons, conditions) -> dict:
+def aggregate(points: list[dict], horizons, conditions, floors: list[dict] | None = None) -> dict:
     """Mean and std over seeds per (method, condition, H_a); relative = score / the method's best score over H_a in
-    that condition; then the paper's three comparisons."""
+    that condition; then the paper's three comparisons. `floors`: the hold-still reference's score per condition
+    and seed, averaged per condition."""
     curves: dict = {}
     for m in METHODS:
         for c in conditions:
@@ -168,8 +182,10 @@ def aggregate(points: list[dict], horizons, conditions) -> dict:
                 r["relative"] = r["score"] / best if best > 0 else 0.0
             if rows:
                 curves.setdefault(m, {})[c] = rows
+    floor = {c: {k: float(np.mean([f[k] for f in floors or [] if f["condition"] == c])) for k in ("score", "success")}
+             for c in conditions if any(f["condition"] == c for f in floors or [])}
     return {"curves": curves, "horizons": list(horizons), "conditions": list(conditions), "points": points,
-            "targets": targets(curves), "paper": PAPER}
+            "targets": targets(curves), "paper": PAPER, "floor": floor, "floor_policy": FLOOR}
 
 
 def _row(curves, m, c, h):
@@ -216,6 +232,14 @@ def report(res: dict) -> dict:
                 p = _row(res["curves"], m, "perturbed", r["horizon"])
                 row += [p["score"], p["success"], p["relative"]] if p else [None] * 3
             rows.append(row)
+    fl = res.get("floor", {})
+    if "clean" in fl:                   # the reference every score is read against, on the same start states
+        row = [f"{res.get('floor_policy', FLOOR)} (floor)", None, fl["clean"]["score"], fl["clean"]["success"], None,
+               0.0, None]
+        if "perturbed" in conds:
+            p = fl.get("perturbed", {})
+            row += [p.get("score"), p.get("success"), None]
+        rows.append(row)
     return report_table("Fig. 9: PushT coverage score against action horizon H_a", cols, rows)
 
 
@@ -269,6 +293,10 @@ def figure(res: dict):
         ax.set_xlabel("action horizon H_a")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
+    for c, fl in res.get("floor", {}).items():         # the hold-still reference, on the same start states
+        for ax, key in ((axes[0, 0], "score"), (axes[0, 1], "success")):
+            ax.axhline(fl[key], color="gray", linestyle=style[c], linewidth=1,
+                       label=f"{res.get('floor_policy', FLOOR)} ({c})")
     for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
         ax.set_ylim(0, 1.05)
     twin.set_yscale("log")
@@ -282,6 +310,8 @@ def figure(res: dict):
 
 
 def validate(a: StudyArgs) -> None:
+    if a.options.get("obs", "keypoints") not in OBSERVATIONS:
+        raise ConfigError(f"--obs must be one of {', '.join(OBSERVATIONS)}, got {a.options['obs']!r}")
     if not a.quick and a.episodes < 50:
         raise ConfigError(f"fig9 needs at least 50 episodes per point (fewer are too noisy to compare), got "
                           f"--episodes {a.episodes}; use --quick for a smoke run")
@@ -289,5 +319,7 @@ def validate(a: StudyArgs) -> None:
 
 register_study(StudySpec(
     "fig9", "Fig. 9: action horizon on PushT, LWD against Diffusion Policy", run,
-    {"perturb": (bool, True, "also sweep under seeded perturbations of the block (default on)")}, validate,
+    {"perturb": (bool, True, "also sweep under seeded perturbations of the block (default on)"),
+     "obs": (str, "keypoints", "observation: keypoints (the T's corners and the agent, default) or state (gym-pusht's "
+                               "5-d state, angle wrapped)")}, validate,
     defaults={"seeds": 1, "episodes": 50}))

@@ -25,7 +25,7 @@ def run(a) -> int:
     c = collectors()[a.source]
     cfg = config_from_args(c.config, a)
     res: dict = {}
-    drive(c.collect(cfg, check_workers(a.workers), res), desc=f"collect {a.source}")
+    drive(c.run(cfg, check_workers(a.workers), res), desc=f"collect {a.source}")     # stamps its provenance
     ds = res["dataset"]
     save_dataset(ds, a.out)
     eps = len(ds.episode_bounds())

@@ -63,6 +63,7 @@ class HorizonView(QWidget):
         self.result: dict | None = None
         self.worker = None
         self.items: list = []
+        self.floor_lines: list = []          # the reference (hold still) per condition, read off the result
         self.open_btn = QPushButton("Open fig9 result…")
         self.open_btn.clicked.connect(self._on_open_clicked)
         self.out = QLineEdit(str(Path(runs_dir) / "fig9"))
@@ -160,15 +161,24 @@ class HorizonView(QWidget):
     def redraw(self) -> None:
         self.abs_plot.getPlotItem().legend.clear()
         for p in (self.abs_plot, self.rel_plot):
-            for it in [i for i in p.getPlotItem().items if isinstance(i, (pg.PlotDataItem, pg.ScatterPlotItem))]:
+            for it in [i for i in p.getPlotItem().items
+                       if isinstance(i, (pg.PlotDataItem, pg.ScatterPlotItem, pg.InfiniteLine))]:
                 p.removeItem(it)
         self.queries_box.clear()
         self.items.clear()
+        self.floor_lines.clear()
         if not self.result:
             return
         key = "score" if self.measure.currentIndex() == 0 else "success"
         self.abs_plot.setLabel("left", "mean coverage score" if key == "score" else "success rate")
         qmin, qmax = 1.0, 1.0
+        for cond, fl in self.result.get("floor", {}).items():     # the hold-still reference, same start states
+            label = f"{self.result.get('floor_policy', 'floor')} ({cond}): {fl[key]:.3f}"
+            line = pg.InfiniteLine(fl[key], angle=0, pen=pg.mkPen("#777", width=1.5, style=DASH.get(cond, Qt.SolidLine)),
+                                   label=label, labelOpts={"position": 0.15, "color": "#555"})
+            line.setToolTip(f"{label}: an agent that holds still, on the same start states")
+            self.abs_plot.addItem(line)
+            self.floor_lines.append(line)
         for method, by in self.result.get("curves", {}).items():
             for cond, rows in by.items():
                 x = np.log2([r["horizon"] for r in rows])

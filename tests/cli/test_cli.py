@@ -209,6 +209,10 @@ def test_collect_mt10_train_eval(tmp_path):
     ds = load_dataset(tmp_path / "mt.h5")
     assert ds.obs_dim == 39 and ds.act_dim == 4 and ds.label_names == ["reach-v3", "push-v3"]
     assert ds.action_labels is not None and ds.episode_success() is not None and len(ds.episode_bounds()) == 4
+    from lwd_core.envs.collect import read_provenance                  # the file says how it was collected
+    prov = read_provenance(tmp_path / "mt.h5")
+    assert prov["collector_name"] == "mt10" and json.loads(prov["collector_config"]) == {
+        "episodes_per_task": 2, "episode_length": 40, "noise": 0.1, "seed": 0, "tasks": "reach-v3,push-v3"}
     r = cli("train", "--preset", "tiny", "--dataset", tmp_path / "mt.h5", "--run-dir", tmp_path / "run")
     assert r.returncode == 0, r.stderr[-3000:]
     r = cli("eval", tmp_path / "run", "--episodes", "1", "--json", tmp_path / "e.json")

@@ -52,3 +52,40 @@ def test_targets_missed_are_reported_as_missed():
     assert not t["relative_at_64"]["met"] and not t["perturbed_success_ge_32"]["met"]
     assert t["queries_at_25pct_drop"]["ratio"] == pytest.approx(64 / 8) and not t["queries_at_25pct_drop"]["met"]
     assert markdown(res).count("missed") == 3
+
+
+def test_the_hold_still_floor_scores_the_start_states_own_overlap():
+    """The reference every Fig. 9 score is read against: an agent that holds still, on the same start states. Its
+    score is each start state's own coverage reward, read here from the env without stepping."""
+    import numpy as np
+
+    from lwd_core.config import EvalConfig
+    from lwd_core.envs.registry import get_suite
+    from lwd_core.eval.evaluate import evaluate
+    from lwd_core.eval.reference import SuiteReference
+    from lwd_core.seeds import suite_start_seed
+    for env_id in ("pusht", "pusht-5d"):
+        ecfg = EvalConfig(episodes=12, seed=0, max_steps=5)
+        res: dict = {}
+        list(evaluate(SuiteReference(env_id, ["pusht"]), ecfg, kinds=("hold still",), workers=1, result=res))
+        suite, want = get_suite(env_id), []
+        env = suite.make("pusht")
+        for e in range(12):
+            env.reset(seed=suite_start_seed(suite, "eval", 0, e))
+            want.append(min(1.0, env.coverage() / 0.95))
+        assert res["per_condition"]["pusht"]["score"] == pytest.approx(np.mean(want), abs=1e-6)
+        assert 0 < np.mean(want) < 0.5 and any(w > 0 for w in want)    # some start states overlap the goal
+
+
+def test_the_floor_is_in_the_table_and_the_figure():
+    clean = {("LWD", 8): (0.8, 0.5), ("DP", 8): (0.9, 0.7)}
+    floors = [{"condition": "clean", "seed": s, "score": 0.1 + 0.02 * s, "success": 0.0} for s in (0, 1)]
+    res = aggregate(_points(clean), (8,), ["clean"], floors)
+    assert res["floor"]["clean"]["score"] == pytest.approx(0.11)
+    res["report"] = report(res)
+    last = res["report"]["rows"][-1]
+    assert last[0] == "hold still (floor)" and last[2] == pytest.approx(0.11)
+    from lwd_core.studies.fig9 import figure
+    fig = figure(res)
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label().startswith("hold still")]
+    assert len(lines) == 1 and lines[0].get_ydata()[0] == pytest.approx(0.11)

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from lwd_core.config import EvalConfig
-from lwd_core.envs.pusht import EPISODE_LENGTH, PushTSuite
-from lwd_core.envs.registry import get_suite
+from lwd_core.envs.pusht import EPISODE_LENGTH, PushTSuite, keypoint_obs
+from lwd_core.envs.registry import get_collector, get_suite
 from lwd_core.errors import DatasetError
-from lwd_core.seeds import suite_start_seed
 from lwd_core.eval.evaluate import evaluate
+from lwd_core.seeds import suite_start_seed
 
 GOAL = (256.0, 256.0, np.pi / 4)
 
@@ -29,7 +29,7 @@ def test_actions_are_scaled_target_positions():
     env.reset(state=[100, 100, 400, 120, 0.0])
     for _ in range(20):
         obs, *_ = env.step(to_action([300.0, 200.0]))
-    assert np.allclose(obs[:2], [300.0, 200.0], atol=2.0)          # the PD controller reached the target
+    assert np.allclose(obs[16:], [300.0, 200.0], atol=2.0)         # the PD controller reached the target          # the PD controller reached the target
 
 
 def test_seeded_start_states():
@@ -38,7 +38,7 @@ def test_seeded_start_states():
     o1, _ = a.reset(seed=suite_start_seed(s, "eval", 0, 3))
     o2, _ = b.reset(seed=suite_start_seed(s, "eval", 0, 3))
     o3, _ = b.reset(seed=suite_start_seed(s, "eval", 0, 4))
-    assert o1.shape == (5,) and o1.dtype == np.float32
+    assert o1.shape == (18,) and o1.dtype == np.float32
     assert np.array_equal(o1, o2) and not np.array_equal(o1, o3)
 
 
@@ -69,7 +69,7 @@ def _roll(env, seed, steps=300):
 
 
 def test_perturbations_are_seeded_per_episode_and_move_the_block():
-    s = get_suite("pusht")
+    s = get_suite("pusht-5d")
     a, na = _roll(s.with_perturbations().make("pusht"), 11)
     b, nb = _roll(s.with_perturbations().make("pusht"), 11)
     c, nc = _roll(s.make("pusht"), 11)
@@ -90,7 +90,7 @@ class TowardGoal:
         return False
 
     def batch_policy(self, kind, cid, n, ecfg, seed, init_obs, demos=None):
-        return lambda obs: obs[:, 2:4] / 256.0 - 1.0
+        return lambda obs, live=None: obs[:, :16].reshape(-1, 8, 2).mean(1) / 256.0 - 1.0   # the T's corners' mean
 
     def heldout_demos(self, cid, n):
         return []
@@ -171,3 +171,86 @@ def test_perturbation_schedule_is_the_same_whatever_the_policy_does():
     chase = _pushes(lambda o, t: o[2:4] / 256.0 - 1.0, 21)
     assert len(still) >= 2 and still == wander == chase
     assert _pushes(lambda o, t: np.zeros(2), 22) != still            # another seed, another schedule
+
+
+def test_keypoint_observations_are_gym_pushts_corners_and_the_agent():
+    """`pusht` observes the T's 8 corners (as gym-pusht's own get_keypoints finds them on its shapes) and the agent;
+    `pusht-5d` the raw state. The same seed gives the same start state in both."""
+    kp_env, st_env = get_suite("pusht").make("pusht"), get_suite("pusht-5d").make("pusht")
+    for seed in range(5):
+        kp, _ = kp_env.reset(seed=seed)
+        st, _ = st_env.reset(seed=seed)
+        assert kp.shape == (18,) and st.shape == (5,)
+        corners = kp_env.env.get_keypoints(kp_env.env._block_shapes)          # (8, 2) from the pymunk shapes
+        mine = kp[:16].reshape(8, 2)
+        d = np.linalg.norm(mine[:, None] - corners[None], axis=-1)          # every corner matched by one of ours
+        assert d.min(1).max() < 1e-3 and d.min(0).max() < 1e-3
+        assert np.allclose(kp[16:], st[:2])
+        kp, *_ = kp_env.step(np.array([0.2, -0.3], np.float32))
+        st, *_ = st_env.step(np.array([0.2, -0.3], np.float32))
+        assert np.allclose(keypoint_obs(st), kp, atol=1e-3)
+
+
+def test_keypoints_are_continuous_where_the_angle_wraps():
+    """A quarter-degree turn across the 5-d state's wrap (0 <-> 2 pi) jumps its angle by 2 pi, keypoints by < 1 px."""
+    a = keypoint_obs(np.array([100, 100, 256, 256, 2 * np.pi - 0.002]))
+    b = keypoint_obs(np.array([100, 100, 256, 256, 0.002]))
+    assert np.abs(a - b).max() < 1.0
+
+
+def test_a_5d_file_trains_a_keypoint_run(tmp_path):
+    from lwd_core.envs.registry import as_suite_sees_it
+    res: dict = {}
+    col = get_collector("pusht")
+    for _ in col.run(col.config(episodes=1, seed=0), 1, res):
+        pass
+    ds = res["dataset"]
+    assert ds.obs_dim == 5 and ds.env_id == "pusht"                    # files keep the exact state
+    kp = as_suite_sees_it(ds, "pusht")
+    assert kp.obs_dim == 18 and np.allclose(kp.observations, keypoint_obs(ds.observations))
+    assert as_suite_sees_it(ds, "pusht-5d") is ds
+    get_suite("pusht").check_dims(5, 2, "x")
+    with pytest.raises(DatasetError, match="do not fit pusht-5d"):
+        get_suite("pusht-5d").check_dims(18, 2, "x")
+
+
+def test_lwd_training_records_the_near_goal_action_error_in_pixels(tmp_path):
+    """A PushT LWD run logs its generated policies' RMS action error in px, overall and on near-goal steps
+    (coverage > 0.8), beside the MSE; checked against the same error computed here from the saved VAE."""
+    import json
+
+    import torch
+
+    from lwd_core.config import preset
+    from lwd_core.data.hdf5 import save_dataset
+    from lwd_core.data.windows import make_windows
+    from lwd_core.envs.registry import as_suite_sees_it
+    from lwd_core.methods.lwd.inference import TrainedLWD
+    from lwd_core.methods.registry import train_run
+    res: dict = {}
+    col = get_collector("pusht")
+    for _ in col.run(col.config(episodes=2, seed=0), 1, res):
+        pass
+    save_dataset(res["dataset"], tmp_path / "p.h5")
+    cfg = preset("pusht-state").replace(data={"dataset": str(tmp_path / "p.h5"), "holdout_fraction": 0.0},
+                                        vae={"steps": 6, "encoder_hidden": [64], "batch_size": 4},
+                                        ddpm={"steps": 2, "hidden": 32, "n_blocks": 1}, log_every=3, device="cpu")
+    for _ in train_run(str(tmp_path / "run"), cfg):
+        pass
+    recs = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    last = [r for r in recs if r.get("phase") == "vae"][-1]
+    assert last["step"] == 6 and {"all_rmse_px", "near_goal_rmse_px"} <= set(last)
+    # the near-goal error recomputed from the trained VAE over every near-goal step of the training windows
+    lwd = TrainedLWD(tmp_path / "run", need_diffusion=False)
+    ds = as_suite_sees_it(res["dataset"], "pusht")
+    win = make_windows(ds, 32, 8)
+    first = np.array([b[0] for b in ds.episode_bounds()])
+    idx = np.minimum(first[win.episode][:, None] + win.start[:, None] + np.arange(32), len(ds) - 1)
+    near = (ds.infos["coverage"][idx] > 0.8) & (win.mask > 0)
+    rows = np.flatnonzero(near.any(1))
+    with torch.no_grad():
+        o, a, m = (torch.as_tensor(x[rows]) for x in (win.obs, win.act, win.mask))
+        mu, _ = lwd.vae.encode(o, a, m)
+        se = (lwd.vae.act(lwd.vae.decode(mu), o) - a).pow(2).mean(-1).numpy()
+    want = float(np.sqrt(se[near[rows]].mean())) * 256
+    assert last["near_goal_rmse_px"] == pytest.approx(want, rel=1e-4)

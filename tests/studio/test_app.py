@@ -48,7 +48,9 @@ def test_demo_run_collects_then_trains_with_live_curves(window, qtbot):
         window.action_demo()
     path, status = sig.args
     assert status == "finished" and path.endswith("demo")
-    assert (window.runs_dir / ".data" / "mt10-demo.h5").exists()
+    from lwd_core.envs.collect import read_provenance
+    data = list((window.runs_dir / ".data").glob("mt10-*.h5"))
+    assert len(data) == 1 and '"episodes_per_task": 1' in read_provenance(data[0])["collector_config"]
     steps = [(r.phase, r.step) for r in records if hasattr(r, "step")]
     assert ("vae", 30) in steps and ("ddpm", 30) in steps      # logged every 10 steps by the preset
     assert RunDir(path).status()["status"] == "finished"

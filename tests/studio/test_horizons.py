@@ -16,7 +16,8 @@ def _result(tmp_path):
             "score": 0.8 - 0.001 * h * (2 if m == "DP" else 1), "success": 0.5, "queries": 300 / h,
             "wall_per_episode": 0.05, "episodes": 50}
            for m in ("LWD", "DP") for c in ("clean", "perturbed") for h in (1, 8, 16, 32, 64, 128)]
-    res = {**aggregate(pts, (1, 8, 16, 32, 64, 128), ["clean", "perturbed"]), "study": "fig9"}
+    floors = [{"condition": c, "seed": 0, "score": s, "success": 0.02} for c, s in (("clean", 0.12), ("perturbed", 0.1))]
+    res = {**aggregate(pts, (1, 8, 16, 32, 64, 128), ["clean", "perturbed"], floors), "study": "fig9"}
     path = tmp_path / "fig9.json"
     path.write_text(json.dumps(res))
     return path
@@ -28,6 +29,7 @@ def test_view_draws_both_methods_and_a_click_asks_to_play_that_point(qtbot, tmp_
     v.open_result(_result(tmp_path))
     assert len(v.items) == 2 * 2 * 2                  # methods x conditions x (absolute, relative) plots
     assert "relative at H_a=64" in v.status.text()
+    assert sorted(round(line.value(), 3) for line in v.floor_lines) == [0.1, 0.12]       # hold-still floors drawn
     dp_perturbed = next(it for it in v.items if it.points()[0].data()[:2] == ("DP", "perturbed"))
     spot = dp_perturbed.points()[5]                    # H_a = 128
     with qtbot.waitSignal(v.play_requested) as sig:
@@ -35,7 +37,7 @@ def test_view_draws_both_methods_and_a_click_asks_to_play_that_point(qtbot, tmp_
     assert sig.args[0] == {"run_dir": str(tmp_path / "dp132-s0"), "kind": "diffusion_policy", "horizon": 128,
                            "perturb": True, "label": "DP at H_a = 128 (perturbed)"}
     v.measure.setCurrentIndex(1)                       # success rate on the left plot
-    assert len(v.items) == 8
+    assert len(v.items) == 8 and [line.value() for line in v.floor_lines] == [0.02, 0.02]
     errors = []
     v.error.connect(errors.append)
     (tmp_path / "bad.json").write_text('{"study": "fig9", "curves": {"LWD": {"clean": [{"horizon": 1}]}}}')

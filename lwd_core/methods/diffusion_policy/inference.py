@@ -10,27 +10,37 @@ from .model import DiffusionPolicy, build, from_checkpoint
 
 
 class DPBatch:
-    """B receding-horizon Diffusion Policies in lock-step: one batched diffusion query every H_a steps."""
+    """B receding-horizon Diffusion Policies in lock-step: one batched diffusion query every H_a steps for the
+    episodes still running. `queries` (B,) counts each episode's queries, ceil(length / H_a)."""
 
     def __init__(self, model, task: int, ddim_steps: int | None, seed: int, n_action: int | None = None):
         self.model, self.task, self.steps = model, task, ddim_steps
         self.n_action = n_action or model.spec.n_action      # H_a: actions executed from each predicted chunk
         self.gen = torch.Generator().manual_seed(seed)
         self.hist = None
-        self.plan: list[np.ndarray] = []
-        self.queries = 0
+        self.plan: np.ndarray | None = None                   # (B, H_a, act_dim): the chunk each episode executes
+        self.t = 0
+        self.queries: np.ndarray | None = None
 
     @torch.no_grad()
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
+    def __call__(self, obs: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
         o = torch.as_tensor(np.asarray(obs, np.float32))                      # (B, obs_dim)
-        sp = self.model.spec
+        B, sp = len(o), self.model.spec
+        live = np.ones(B, bool) if live is None else np.asarray(live, bool)
         self.hist = o[:, None].repeat(1, sp.n_obs, 1) if self.hist is None else torch.cat([self.hist[:, 1:], o[:, None]], 1)
-        if not self.plan:
-            chunk = self.model.sample(self.hist, torch.full((len(o),), self.task, dtype=torch.long), self.steps,
-                                      self.gen).numpy()                       # (B, H, act_dim)
-            self.plan = [chunk[:, j] for j in range(sp.n_obs - 1, sp.n_obs - 1 + self.n_action)]
-            self.queries += 1
-        return self.plan.pop(0)
+        if self.queries is None:
+            self.queries = np.zeros(B, np.int64)
+        k = self.t % self.n_action
+        if k == 0 and live.any():
+            idx = np.flatnonzero(live)
+            chunk = self.model.sample(self.hist[idx], torch.full((len(idx),), self.task, dtype=torch.long), self.steps,
+                                      self.gen).numpy()                       # (k, H, act_dim)
+            if self.plan is None:
+                self.plan = np.zeros((B, self.n_action, chunk.shape[-1]), np.float32)
+            self.plan[idx] = chunk[:, sp.n_obs - 1:sp.n_obs - 1 + self.n_action]
+            self.queries[idx] += 1
+        self.t += 1
+        return self.plan[:, k]
 
 
 class TrainedDP(TrainedBaseline):
@@ -61,7 +71,7 @@ class TrainedDP(TrainedBaseline):
     def extra_metrics(self, batches) -> dict:
         if not batches:
             return {"queries_per_episode": 0.0}
-        return {"queries_per_episode": float(np.mean([b.queries for _, b in batches])),
+        return {"queries_per_episode": float(np.mean(np.concatenate([b.queries for _, b in batches]))),
                 "action_horizon": batches[0][1].n_action}
 
 

@@ -11,6 +11,7 @@ import torch
 from ...checkpoint import load_checkpoint
 from ...config import EvalConfig
 from ...data.sources import load_source
+from ...envs.registry import as_suite_sees_it
 from ...errors import LWDError, RunError
 from ...export import NumpyPolicyBatch
 from ...io import load_meta, load_tensors
@@ -25,8 +26,8 @@ class GeneratedBatch:
     def __init__(self, policies: NumpyPolicyBatch, latents: torch.Tensor | None = None):
         self.policies, self.latents = policies, latents
 
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        return self.policies.act(obs)
+    def __call__(self, obs: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
+        return self.policies.act(obs)            # fixed policies: nothing to query, a finished row is ignored
 
     @classmethod
     def concat(cls, batches: "Sequence[GeneratedBatch]") -> "GeneratedBatch":
@@ -36,25 +37,29 @@ class GeneratedBatch:
 
 class ResampledBatch:
     """B closed-loop policies re-generated every H_a steps (paper §3.3, Fig. 9): at steps 0, H_a, 2 H_a, ... one
-    batched diffusion query samples a latent for each episode's current state, the VAE decodes it, and that policy
-    acts alone until the next query. `queries` counts the diffusion queries each episode has made; `latents` holds
-    the first ones (for the novelty measure)."""
+    batched diffusion query samples a latent for each live episode's current state, the VAE decodes it, and that
+    policy acts alone until the next query. Finished episodes are not re-sampled. `queries` (n,) counts each
+    episode's diffusion queries, ceil(length / H_a); `latents` holds the first ones (for the novelty measure)."""
 
     def __init__(self, trained: "TrainedLWD", cid: int, n: int, ecfg: EvalConfig, seed: int):
         self.trained, self.cid, self.n, self.ecfg = trained, cid, n, ecfg
         self.horizon = int(ecfg.action_horizon)
         self.gen = torch.Generator().manual_seed(seed)
-        self.t, self.queries = 0, 0
+        self.t = 0
+        self.queries = np.zeros(n, np.int64)
         self.policies: NumpyPolicyBatch | None = None
         self.latents: torch.Tensor | None = None
 
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        if self.t % self.horizon == 0:
-            z = self.trained.sample_latents(np.full(self.n, self.cid), self.ecfg.sampler, self.ecfg.ddim_steps,
-                                            init_obs=obs, generator=self.gen)
-            self.policies = self.trained.policy_batch(self.trained.decode(z))
+    def __call__(self, obs: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
+        live = np.ones(self.n, bool) if live is None else np.asarray(live, bool)
+        if self.t % self.horizon == 0 and live.any():
+            idx = np.flatnonzero(live)                                          # (k,) episodes still running
+            z = self.trained.sample_latents(np.full(len(idx), self.cid), self.ecfg.sampler, self.ecfg.ddim_steps,
+                                            init_obs=obs[idx], generator=self.gen)
+            new = self.trained.policy_batch(self.trained.decode(z))
+            self.policies = new if self.policies is None else self.policies.with_rows(idx, new)
             self.latents = z if self.latents is None else self.latents
-            self.queries += 1
+            self.queries[idx] += 1
         self.t += 1
         return self.policies.act(obs)
 
@@ -142,7 +147,6 @@ class TrainedLWD:
                                 seed=seed, init_obs=init)
         return self.policy_batch(self.decode(z)).policy(0)
 
-
     @torch.no_grad()
     def encode(self, obs: np.ndarray, act: np.ndarray, mask: np.ndarray | None = None) -> torch.Tensor:
         """obs (n, L, obs_dim), act (n, L, act_dim) -> mu (n, latent_dim); longer inputs are cut to L."""
@@ -210,7 +214,7 @@ class TrainedLWD:
         if not held:
             return []
         if self._heldout_ds is None:
-            self._heldout_ds = load_source(self.meta["dataset"])
+            self._heldout_ds = as_suite_sees_it(load_source(self.meta["dataset"]), self.env_id)
         ds = self._heldout_ds
         b = ds.episode_bounds()
         lab = ds.episode_labels()
@@ -227,7 +231,7 @@ class TrainedLWD:
         out = {}
         resampled = [b for _, b in batches if isinstance(b, ResampledBatch)]
         if resampled:
-            out["diffusion_queries_per_episode"] = float(np.mean([b.queries for b in resampled]))
+            out["diffusion_queries_per_episode"] = float(np.mean(np.concatenate([b.queries for b in resampled])))
             out["action_horizon"] = resampled[0].horizon
         zs = [(cid, b.latents) for cid, b in batches if getattr(b, "latents", None) is not None]
         if not zs or self.latents is None:

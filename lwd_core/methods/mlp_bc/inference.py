@@ -14,7 +14,7 @@ class MLPBatch:
         self.model, self.task = model, task
 
     @torch.no_grad()
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
+    def __call__(self, obs: np.ndarray, live: np.ndarray | None = None) -> np.ndarray:
         o = torch.as_tensor(np.asarray(obs, np.float32))
         return self.model(o, torch.full((len(o),), self.task, dtype=torch.long)).numpy()
 
