@@ -243,7 +243,7 @@ def test_reproduce_table2_quick(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     agg = json.loads((tmp_path / "t2" / "table2.json").read_text())
     order = ["MLP 512", "MLP 256", "MLP 128", "DP (large)", "DP (small)", "LWD"]      # the paper's columns
-    assert list(agg["methods"]) == order
+    assert sorted(agg["methods"]) == sorted(order) and agg["order"] == order
     # each number from the runs' own evaluation files (one seed, one episode per task), not from the aggregate
     means, eval_s = {}, 0.0
     for name, m in agg["methods"].items():
@@ -416,8 +416,12 @@ def test_reproduce_fig9_quick_then_resume_reuses_everything(tmp_path):
             assert [r["queries"] for r in rows] == [60, 8, 2], (m, cond)
             assert all(r["wall_per_episode"] > 0 and r["episodes"] == 4 for r in rows)
     img = read_figure(out / "fig9.png", (11, 8))                  # LWD blue, DP orange, in each of 4 panels
-    for quarter in (img[:440, :605], img[:440, 605:], img[440:, :605], img[440:, 605:]):
+    score, success, relative, wall = img[:440, :605], img[:440, 605:], img[440:, :605], img[440:, 605:]
+    for quarter in (score, relative, wall):
         assert pixels_of(quarter, "tab:blue") > 50 and pixels_of(quarter, "tab:orange") > 50
+    # quick runs rarely succeed: both success curves may lie on 0, one over the other
+    assert pixels_of(success, "tab:blue") + pixels_of(success, "tab:orange") > 50
+    assert res["floor"]["clean"]["score"] < 0.5 and pixels_of(score, "gray") > 50      # the hold-still floor
     assert "H_a" in (out / "fig9.md").read_text()
     evals = sorted(out.glob("*-s0/eval/fig9-*.json"))
     assert len(evals) == 12
