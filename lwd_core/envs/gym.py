@@ -40,7 +40,9 @@ def make_gym(env_id: str, render_mode: str | None = None, size: tuple[int, int] 
         require_gl()
     import gymnasium as gym
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # gymnasium's passive env checker warns about a user's env (bounds, dtypes) on every make; by module, so
+        # nothing else is hidden
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"gymnasium\.")
         try:
             if size is not None and render_mode is not None:
                 try:

@@ -41,11 +41,9 @@ def eval_placement_seed(seed: int, episode: int) -> int:
 def _metaworld():
     # The scripted experts warn on every episode that their gains saturate; the env clips anyway. Set here, not only
     # in the CLI, so worker processes are quiet too.
-    warnings.filterwarnings("ignore", message=r"Constant\(s\) may be too high")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import metaworld
-        import metaworld.policies
+    warnings.filterwarnings("ignore", message=r"Constant\(s\) may be too high", category=UserWarning)
+    import metaworld
+    import metaworld.policies
     return metaworld
 
 

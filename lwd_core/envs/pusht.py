@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,10 +64,8 @@ def _make_raw(render_mode: str | None):
         import gymnasium as gym
     except ImportError as e:
         raise LWDError(f"PushT needs the gym-pusht package ({e.name} is missing): pip install gym-pusht") from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # rgb_array is gym-pusht's default and costs nothing until render() is called; pygame draws without GL
-        return gym.make(GYM_ID, obs_type="state", render_mode=render_mode or "rgb_array").unwrapped
+    # rgb_array is gym-pusht's default and costs nothing until render() is called; pygame draws without GL
+    return gym.make(GYM_ID, obs_type="state", render_mode=render_mode or "rgb_array").unwrapped
 
 
 def to_pixels(action: np.ndarray) -> np.ndarray:

@@ -27,7 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Meta-World's scripted experts warn on every episode that their gains saturate; the env clips anyway.
     warnings.filterwarnings("ignore", message=r"Constant\(s\) may be too high")
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         return int(COMMANDS.get(args.cmd, suite).run(args) or 0)
     except KeyboardInterrupt:

@@ -1,7 +1,6 @@
 """Trajectory VAE whose decoder is a hypernetwork writing the weights of a small MLP policy (paper §3.2)."""
 from __future__ import annotations
 
-import warnings
 
 import torch
 import torch.nn as nn
@@ -11,9 +10,7 @@ from ...models.policy import PolicySpec, batched_policy
 
 
 def _hmlp_class():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from hypnettorch.hnets import HMLP
+    from hypnettorch.hnets import HMLP
     return HMLP
 
 
