@@ -8,30 +8,16 @@ import json
 import pytest
 
 import lwd_core.studies.common as common
-from lwd_core.config import EvalConfig, preset
-from lwd_core.data.hdf5 import save_dataset
+from lwd_core.config import EvalConfig
 from lwd_core.eval.plan import EvalPlan
 from lwd_core.methods.registry import train_run
 from lwd_core.studies.common import cached_eval
-from tests.toy_suite import make_synthetic
-
-
-def drain(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+from tests.helpers import drain, toy_run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    d = tmp_path_factory.mktemp("plan")
-    save_dataset(make_synthetic(), d / "toy.h5")
-    cfg = preset("toy-tiny").replace(data={"dataset": str(d / "toy.h5")}, ddpm={"state_condition": True})
-    for _ in train_run(str(d / "run"), cfg):
-        pass
-    return d / "run"
+    return toy_run(tmp_path_factory.mktemp("plan"))
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from lwd_core.config import EvalConfig, preset
+from lwd_core.config import EvalConfig
 from lwd_core.eval.parallel import EnvPool
 from lwd_core.eval.rollout import rollout_pool
-from lwd_core.methods.registry import train_run
-from lwd_core.data.hdf5 import save_dataset
-from tests.toy_suite import ACT_DIM, OBS_DIM, make_synthetic
+from tests.helpers import toy_run
+from tests.toy_suite import ACT_DIM, OBS_DIM
 
 LENGTHS = (3, 7, 11, 30)
 
@@ -53,12 +52,7 @@ def roll(batch, h_a):
 
 @pytest.fixture(scope="module")
 def state_conditioned_run(tmp_path_factory):
-    d = tmp_path_factory.mktemp("live")
-    save_dataset(make_synthetic(), d / "toy.h5")
-    cfg = preset("toy-tiny").replace(data={"dataset": str(d / "toy.h5")}, ddpm={"state_condition": True})
-    for _ in train_run(str(d / "run"), cfg):
-        pass
-    return d / "run"
+    return toy_run(tmp_path_factory.mktemp("live"))
 
 
 @pytest.mark.parametrize("h_a", [1, 4, 8])

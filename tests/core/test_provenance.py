@@ -14,15 +14,8 @@ from lwd_core.envs.registry import get_collector
 from lwd_core.errors import ConfigError
 from lwd_core.runs import RunDir
 from lwd_core.studies.common import ensure_trained
+from tests.helpers import drain
 from tests.toy_suite import make_synthetic
-
-
-def drain(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
 
 
 def test_a_collected_file_records_its_collector_version_and_config(tmp_path):
