@@ -30,6 +30,7 @@ class RolloutViewer(QWidget):
         self.title = QLabel("<b>Policy rollout</b>")
         self.image = QLabel("Click a point on the latent map, or choose a condition and press Run policy.")
         self.image.setAlignment(Qt.AlignCenter)
+        self.image.setWordWrap(True)                 # the hint fits a narrow viewer; frames are pixmaps, unaffected
         self.image.setMinimumSize(320, 240)
         self.image.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.image.setStyleSheet("background: #222; color: #ccc;")
@@ -90,7 +91,7 @@ class RolloutViewer(QWidget):
         self.playing = True
         self.play_btn.setText("Pause")
         label = info.get("label") or info.get("condition", "")
-        self.title.setText(f"<b>Policy rollout</b> — {label}, placement seed {info.get('seed')}")
+        self.title.setText(f"<b>Policy rollout</b> — {label}, start seed {info.get('seed')}")
 
     def _on_frame_rendered(self, frame: np.ndarray, info: dict) -> None:
         self.frames.append(frame)

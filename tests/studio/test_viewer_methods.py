@@ -27,7 +27,7 @@ def test_the_viewer_plays_every_method_through_the_registry(qtbot, tmp_path):
                 w.viewer.run_btn.click()
             assert done.args[0]["condition"] == "b1" and done.args[0]["length"] == LENGTH
             assert len(w.viewer.frames) == LENGTH + 1 and w.viewer.title.text().endswith(
-                f"b1, {label} policy, placement seed {done.args[0]['seed']}")
+                f"b1, {label} policy, start seed {done.args[0]['seed']}")
         # a latent map click on a run without one is an error in the banner, not a crash
         from lwd_studio.workers import RolloutJob
         with qtbot.waitSignal(w.error_shown, timeout=10_000):
