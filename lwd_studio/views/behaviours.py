@@ -70,7 +70,7 @@ class BehavioursView(QWidget):
         self.roll_btn = QPushButton("Roll out")
         self.roll_btn.setToolTip("roll out the original behaviour policies and LWD's generated ones in the "
                                  "background, and save the result with the run")
-        self.roll_btn.clicked.connect(self.roll_out)
+        self.roll_btn.clicked.connect(lambda: self.roll_out())     # not clicked(bool)'s `checked` as `workers`
         self.roll_btn.setEnabled(False)
         self.kind = QComboBox()
         self.kind.setToolTip("which of the run's policies to compare with the originals")

@@ -95,3 +95,29 @@ def test_latent_map_of_a_locomotion_run_colours_by_behaviour_and_plays_a_point(q
         assert f.ndim == 3 and f.shape[2] == 3 and f.std() > 5              # a rendered cheetah, not a blank frame
     finally:
         w.shutdown()
+
+
+def test_pressing_roll_out_evaluates_the_run(qtbot, tmp_path, synthetic_file, monkeypatch):
+    """The real Roll out button: its clicked(bool) once passed checked=False on as `workers`, so every roll-out
+    failed with "`workers` must be an integer >= 1, got False"."""
+    from PySide6.QtCore import Qt
+
+    from lwd_core.envs import collect
+    from lwd_core.methods.registry import train_run
+    monkeypatch.setattr(collect, "usable_cores", lambda: 1)       # the button's workers=None: in this process
+    cfg = preset("tiny").replace(name="toy", env_id="toy-maps", data={"dataset": str(synthetic_file)})
+    list(train_run(str(tmp_path / "run"), cfg))
+    v = BehavioursView()
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_run(str(tmp_path / "run"))
+    v.episodes.setValue(2)
+    errors = []
+    v.error.connect(errors.append)
+    assert v.roll_btn.isEnabled()
+    with qtbot.waitSignal(v.evaluated, timeout=60_000):
+        qtbot.mouseClick(v.roll_btn, Qt.LeftButton)
+    assert errors == []
+    saved = json.loads((tmp_path / "run" / "eval" / "behaviours.json").read_text())
+    assert saved["episodes"] == 2 and "expert" in saved["methods"] and v.roll_btn.isEnabled()
