@@ -111,7 +111,8 @@ class MainWindow(RunFileActions, QMainWindow):
         self.runs.action_requested.connect(self._on_action_requested)
         self.latents.point_clicked.connect(self._on_point_clicked)
         self.latents.sample_clicked.connect(self._on_sample_clicked)
-        self.latents.blend_requested.connect(self._on_blend_requested)
+        self.latents.blend_requested.connect(self._roll)
+        self.latents.error.connect(self.show_error)
         self.latents.samples_requested.connect(self._on_samples_requested)
         self.horizons.play_requested.connect(self._on_play_requested)
         self.horizons.error.connect(self.show_error)
@@ -349,9 +350,13 @@ class MainWindow(RunFileActions, QMainWindow):
 
     def _roll(self, latent: np.ndarray, cond: int, label: str) -> None:
         if not self.current or self.map is None:
+            self.show_error("select one trained run with a latent map first")
             return
-        seed = self._play_seed(self.map.env_id)
-        self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed, latent, label))
+        try:
+            seed = self._play_seed(self.map.env_id)
+            self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed, latent, label))
+        except Exception as e:                 # a message in the app, never only a log line
+            self.show_error(f"{label}: {type(e).__name__}: {e}")
 
     def _on_play_requested(self, req: dict) -> None:
         self.service.play(PlayJob(req["run_dir"], req["kind"], int(req["horizon"]), None, bool(req["perturb"]),
@@ -364,12 +369,6 @@ class MainWindow(RunFileActions, QMainWindow):
     def _on_sample_clicked(self, i: int) -> None:
         z, cond = self.latents.samples
         self._roll(z[i], int(cond[i]), f"sampled {self.map.label_names[cond[i]]} policy")
-
-    def _on_blend_requested(self, a: int, b: int, t: float) -> None:
-        m = self.map
-        z = (1 - t) * m.latents[a] + t * m.latents[b]
-        self._roll(z, int(m.label[a] if t < 0.5 else m.label[b]),
-                   f"blend {1 - t:.2f}·ep{m.episode[a]} + {t:.2f}·ep{m.episode[b]}")
 
     # ------------------------------------------------------------------ errors and shutdown
     def show_error(self, msg: str) -> None:

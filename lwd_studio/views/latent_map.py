@@ -1,5 +1,6 @@
 """PCA map of a run's latents. Click a point to decode and roll out its policy; shift-click a second
-point and move the slider to run a blend of the two latents. Sampled latents show as stars."""
+point and move the slider to run a blend of the two latents. Sampled latents show as stars, and are clicked and
+shift-clicked like points. A new map or new samples drop the blend pair they invalidate."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,16 +24,18 @@ TASK_COLORS = PALETTE + ("#bcbd22", "#7f7f7f")
 class LatentMapView(QWidget):
     point_clicked = Signal(int)                   # index of a training latent
     sample_clicked = Signal(int)                  # index of a sampled latent
-    blend_requested = Signal(int, int, float)     # a, b, t in [0, 1]
+    blend_requested = Signal(object, int, str)    # the blended latent (D,), its condition id, a label
     samples_requested = Signal()
+    error = Signal(str)
     HINT = "Select one trained run to see its latents."
+    BLEND_HINT = "Click a point to run its policy; shift-click a second point to blend."
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.map = None
         self.samples: tuple[np.ndarray, np.ndarray] | None = None   # (z, cond)
-        self.sel_a: int | None = None
-        self.sel_b: int | None = None
+        self.sel_a: tuple[str, int] | None = None     # ("point", i) a training latent, ("sample", i) a star
+        self.sel_b: tuple[str, int] | None = None     # the blend partner
         self.pcx, self.pcy = QComboBox(), QComboBox()
         for c in (self.pcx, self.pcy):
             c.setSizeAdjustPolicy(QComboBox.AdjustToContents)
@@ -53,8 +56,9 @@ class LatentMapView(QWidget):
         self.scatter = pg.ScatterPlotItem(size=9, hoverable=True, hoverSize=14, tip=self._tip)
         self.scatter.sigClicked.connect(self._on_scatter_clicked)
         self.sampled = pg.ScatterPlotItem(size=13, symbol="star", hoverable=True, tip=self._sample_tip)
-        self.sampled.sigClicked.connect(self._on_sampled_clicked)
+        self.sampled.sigClicked.connect(self._on_scatter_clicked)
         self.marks = pg.ScatterPlotItem(size=22, pen=pg.mkPen("k", width=2), brush=None)
+        self.marks.setEnabled(False)           # drawn on top, but the clicks go to the point or star it rings
         for it in (self.scatter, self.sampled, self.marks):
             self.plot.addItem(it)
         self.placeholder = pg.TextItem(self.HINT, color="#777", anchor=(0.5, 0.5))
@@ -66,7 +70,7 @@ class LatentMapView(QWidget):
         self.blend_btn = QPushButton("Run blend")
         self.blend_btn.setEnabled(False)
         self.blend_btn.clicked.connect(self._on_blend_clicked)
-        self.blend_label = QLabel("Click a point to run its policy; shift-click a second point to blend.")
+        self.blend_label = QLabel(self.BLEND_HINT)
         self.blend_label.setStyleSheet("color: #666;")
         self.slider.valueChanged.connect(self._update_blend_label)
         bottom = QHBoxLayout()
@@ -84,7 +88,7 @@ class LatentMapView(QWidget):
         self.plot.enableAutoRange()
         self.map = lmap
         self.samples = None
-        self.sel_a = self.sel_b = None
+        self._select(None)
         k = lmap.coords.shape[1]
         for c, default in ((self.pcx, 0), (self.pcy, min(1, k - 1))):
             c.blockSignals(True)
@@ -96,6 +100,10 @@ class LatentMapView(QWidget):
 
     def set_samples(self, z: np.ndarray, cond: np.ndarray) -> None:
         self.samples = (z, cond)
+        if self.sel_a is not None and self.sel_a[0] == "sample":      # the old stars are gone
+            self._select(None)
+        elif self.sel_b is not None and self.sel_b[0] == "sample":
+            self._select(self.sel_a)
         self._redraw()
 
     def clear(self, message: str | None = None) -> None:
@@ -103,6 +111,7 @@ class LatentMapView(QWidget):
         self.placeholder.setText(message or self.HINT)
         self.map = None
         self.samples = None
+        self._select(None)
         self.scatter.clear()
         self.sampled.clear()
         self.marks.clear()
@@ -133,8 +142,21 @@ class LatentMapView(QWidget):
             self.legend.addItem(pg.ScatterPlotItem(symbol="star", brush=pg.mkBrush("#999"), size=12), "sampled")
         else:
             self.sampled.clear()
-        sel = [i for i in (self.sel_a, self.sel_b) if i is not None]
-        self.marks.setData(x=x[sel], y=y[sel]) if sel else self.marks.clear()
+        sel = [self._coords(r) for r in (self.sel_a, self.sel_b) if r is not None]
+        self.marks.setData(pos=np.array(sel)) if sel else self.marks.clear()
+
+    def _coords(self, ref: tuple[str, int]) -> tuple[float, float]:
+        z, _, _ = self.latent(ref)
+        x, y = self._xy(self.map.project(z[None]) if ref[0] == "sample" else self.map.coords[ref[1]][None])
+        return float(x[0]), float(y[0])
+
+    def latent(self, ref: tuple[str, int]) -> tuple[np.ndarray, int, str]:
+        """A selected point's or star's latent, condition id and a short name."""
+        kind, i = ref
+        if kind == "sample":
+            z, cond = self.samples
+            return z[i], int(cond[i]), f"sample {i}"
+        return self.map.latents[i], int(self.map.label[i]), f"episode {self.map.episode[i]}"
 
     # --- tooltips and clicks
     def _tip(self, x, y, data) -> str:
@@ -145,34 +167,51 @@ class LatentMapView(QWidget):
             return ""
         return f"sampled latent\ncondition: {self.map.label_names[int(self.samples[1][int(data)])]}"
 
-    def click_point(self, i: int, shift: bool = False) -> None:
-        if shift and self.sel_a is not None and i != self.sel_a:
-            self.sel_b = i
-            self.slider.setEnabled(True)
-            self.blend_btn.setEnabled(True)
+    def _select(self, a: tuple[str, int] | None, b: tuple[str, int] | None = None) -> None:
+        """The clicked point or star and its blend partner; Run blend is enabled only for a pair."""
+        self.sel_a, self.sel_b = a, b
+        pair = a is not None and b is not None
+        self.slider.setEnabled(pair)
+        self.blend_btn.setEnabled(pair)
+        if pair:
             self._update_blend_label()
         else:
-            self.sel_a, self.sel_b = i, None
-            self.slider.setEnabled(False)
-            self.blend_btn.setEnabled(False)
-            self.point_clicked.emit(i)
+            self.blend_label.setText(self.BLEND_HINT)
+
+    def click(self, ref: tuple[str, int], shift: bool = False) -> None:
+        """A click on a point ("point", i) or a star ("sample", i) runs it; a shift-click chooses it as the blend
+        partner of the last one clicked."""
+        if self.map is None:
+            return
+        if shift and self.sel_a is not None and ref != self.sel_a:
+            self._select(self.sel_a, ref)
+        else:
+            self._select(ref)
+            (self.sample_clicked if ref[0] == "sample" else self.point_clicked).emit(ref[1])
         self._redraw()
+
+    def click_point(self, i: int, shift: bool = False) -> None:
+        self.click(("point", i), shift)
 
     def _on_scatter_clicked(self, item, points, ev=None) -> None:
         if len(points):
             shift = bool(ev is not None and ev.modifiers() & Qt.ShiftModifier)
-            self.click_point(int(points[0].data()), shift)
-
-    def _on_sampled_clicked(self, item, points, ev=None) -> None:
-        if len(points):
-            self.sample_clicked.emit(int(points[0].data()))
+            self.click(("sample" if item is self.sampled else "point", int(points[0].data())), shift)
 
     def _update_blend_label(self, *a) -> None:
         if self.map is not None and self.sel_a is not None and self.sel_b is not None:
             t = self.slider.value() / 100
-            self.blend_label.setText(f"blend: {1 - t:.2f} x episode {self.map.episode[self.sel_a]} + "
-                                     f"{t:.2f} x episode {self.map.episode[self.sel_b]}")
+            self.blend_label.setText(f"blend: {1 - t:.2f} x {self.latent(self.sel_a)[2]} + "
+                                     f"{t:.2f} x {self.latent(self.sel_b)[2]}")
 
     def _on_blend_clicked(self) -> None:
-        if self.sel_a is not None and self.sel_b is not None:
-            self.blend_requested.emit(self.sel_a, self.sel_b, self.slider.value() / 100)
+        if self.map is None or self.sel_a is None or self.sel_b is None:
+            self._select(None)
+            return
+        try:
+            t = self.slider.value() / 100
+            (za, ca, na), (zb, cb, nb) = self.latent(self.sel_a), self.latent(self.sel_b)
+            self.blend_requested.emit((1 - t) * za + t * zb, ca if t < 0.5 else cb,
+                                      f"blend {1 - t:.2f}·{na} + {t:.2f}·{nb}")
+        except Exception as e:                 # a failure is a message in the app, never only a log line
+            self.error.emit(f"blend: {type(e).__name__}: {e}")
