@@ -61,6 +61,7 @@ class HorizonView(QWidget):
     def __init__(self, runs_dir: str | Path = ".", parent=None):
         super().__init__(parent)
         self.result: dict | None = None
+        self.result_dir: Path | None = None      # the folder of the opened fig9.json; its runs are looked for there
         self.worker = None
         self.items: list = []
         self.floor_lines: list = []          # the reference (hold still) per condition, read off the result
@@ -140,12 +141,14 @@ class HorizonView(QWidget):
             self._guard(self.open_result, path)
 
     def open_result(self, path: str | Path) -> None:
-        self.set_result(load_fig9(path))
-        self.out.setText(str(Path(path).parent))
+        """Show a saved result; the sweep folder stays as it was (a result opened from anywhere is not where the
+        next sweep should write)."""
+        self.set_result(load_fig9(path), Path(path).parent)
         self.status.setText(f"{path}: {self._summary()}")
 
-    def set_result(self, res: dict) -> None:
+    def set_result(self, res: dict, folder: Path | None = None) -> None:
         self.result = res
+        self.result_dir = folder
         self.redraw()
 
     def _summary(self) -> str:
@@ -213,7 +216,15 @@ class HorizonView(QWidget):
         if not runs or not row.get("kind") or not self.result:
             self.error.emit("this result does not name its runs; rerun the sweep to play its points")
             return
-        run_dir = str(Path(self.result.get("out", self.out.text())) / runs[0])
+        # the runs beside the opened file, else in the folder the sweep recorded (a sweep's own result)
+        where = [d for d in (self.result_dir, self.result.get("out")) if d]
+        found = [Path(d) / runs[0] for d in where if (Path(d) / runs[0]).is_dir()]
+        if not found:
+            msg = f"the runs of this result are not beside it: no {runs[0]} in {where[0] if where else '?'}"
+            self.status.setText(msg)
+            self.error.emit(msg)
+            return
+        run_dir = str(found[0])
         self.play_requested.emit({"run_dir": run_dir, "kind": row["kind"], "horizon": row["horizon"],
                                   "perturb": cond == "perturbed", "label": f"{method} at H_a = {row['horizon']} ({cond})"})
 

@@ -10,14 +10,15 @@ from lwd_core.studies.fig9 import aggregate  # noqa: E402
 from lwd_studio.views.horizons import HorizonView  # noqa: E402
 
 
-def _result(tmp_path):
+def _result(tmp_path, **extra):
     pts = [{"method": m, "kind": "lwd" if m == "LWD" else "diffusion_policy", "horizon": h, "condition": c,
             "seed": 0, "run": "lwd" if m == "LWD" else f"dp{16 if h < 16 else 132}",
             "score": 0.8 - 0.001 * h * (2 if m == "DP" else 1), "success": 0.5, "queries": 300 / h,
             "wall_per_episode": 0.05, "episodes": 50}
            for m in ("LWD", "DP") for c in ("clean", "perturbed") for h in (1, 8, 16, 32, 64, 128)]
     floors = [{"condition": c, "seed": 0, "score": s, "success": 0.02} for c, s in (("clean", 0.12), ("perturbed", 0.1))]
-    res = {**aggregate(pts, (1, 8, 16, 32, 64, 128), ["clean", "perturbed"], floors), "study": "fig9"}
+    res = {**aggregate(pts, (1, 8, 16, 32, 64, 128), ["clean", "perturbed"], floors), "study": "fig9", **extra}
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "fig9.json"
     path.write_text(json.dumps(res))
     return path
@@ -32,6 +33,7 @@ def test_view_draws_both_methods_and_a_click_asks_to_play_that_point(qtbot, tmp_
     assert sorted(round(line.value(), 3) for line in v.floor_lines) == [0.1, 0.12]       # hold-still floors drawn
     dp_perturbed = next(it for it in v.items if it.points()[0].data()[:2] == ("DP", "perturbed"))
     spot = dp_perturbed.points()[5]                    # H_a = 128
+    (tmp_path / "dp132-s0").mkdir()                    # its run, beside the result
     with qtbot.waitSignal(v.play_requested) as sig:
         v._on_point_clicked(dp_perturbed, [spot])
     assert sig.args[0] == {"run_dir": str(tmp_path / "dp132-s0"), "kind": "diffusion_policy", "horizon": 128,
@@ -79,3 +81,37 @@ def test_sweep_from_the_app_stops_resumably_resumes_and_plays_a_point(qtbot, tmp
         assert w.viewer.frames[0].ndim == 3
     finally:
         w.shutdown()
+
+
+def test_a_result_opened_from_elsewhere_keeps_the_sweep_folder_and_a_point_without_runs_is_a_message(
+        qtbot, tmp_path, monkeypatch):
+    """A fig9.json copied away from its runs (its recorded sweep folder gone too): opening it with the real Open
+    button leaves the sweep folder alone, and a real click on a point says where the runs are missing, instead of
+    asking the viewer for a run that is not there."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+    v = HorizonView(tmp_path / "runs")
+    qtbot.addWidget(v)
+    v.resize(1000, 600)
+    v.show()
+    qtbot.waitExposed(v)
+    sweep_folder = v.out.text()
+    path = _result(tmp_path / "copied", out=str(tmp_path / "gone"))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    qtbot.mouseClick(v.open_btn, Qt.LeftButton)
+    assert len(v.items) == 8 and v.out.text() == sweep_folder
+    errors, plays = [], []
+    v.error.connect(errors.append)
+    v.play_requested.connect(plays.append)
+    plot = v.abs_plot
+    qtbot.wait(50)                                     # the plot's range settles on the new curves
+    dp = next(it for it in v.items if it.points()[0].data()[0] == "DP" and it.getViewBox() is plot.getPlotItem().vb)
+    pos = plot.mapFromScene(plot.getPlotItem().vb.mapViewToScene(dp.points()[5].pos()))     # DP at H_a = 128
+    qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=pos)
+    msg = f"the runs of this result are not beside it: no dp132-s0 in {tmp_path / 'copied'}"
+    assert plays == [] and errors == [msg] and v.status.text() == msg
+    # the runs copied beside it: the same click plays the run there
+    (tmp_path / "copied" / "dp132-s0").mkdir()
+    qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=pos)
+    assert len(plays) == 1 and plays[0]["run_dir"] == str(tmp_path / "copied" / "dp132-s0")
+    assert plays[0]["kind"] == "diffusion_policy" and plays[0]["horizon"] == 128
