@@ -258,13 +258,14 @@ def summarize_run(path: Path, best_of: dict[str, tuple[str, str]] | None = None)
                            "step": 0, "total": 0, "phase": "", "best": None, "updated": 0.0, "error": ""}
     try:
         cfg = run.config()
-        row.update(dataset=spec_label(cfg.data.dataset), preset=cfg.name, decoder=cfg.vae.decoder_size)
+        row.update(dataset=spec_label(cfg.data.dataset), decoder=cfg.vae.decoder_size)
     except Exception as e:  # a half-written or foreign folder shows as broken, with the reason
         row["error"] = str(e)
         return row
     st = run.state()
     row.update(status=st.get("status", "created"), step=int(st.get("step", 0)), total=int(st.get("total", 0)),
-               phase=st.get("phase", ""), updated=float(st.get("updated", 0.0)), error=st.get("error", ""))
+               phase=st.get("phase", ""), updated=float(st.get("updated", 0.0)), error=st.get("error", ""),
+               preset=str(st.get("preset") or ""))       # recorded by the app and `train --preset`; "" if unknown
     row["best"] = _best_metric(run, (best_of or {}).get(cfg.method))
     return row
 

@@ -23,6 +23,7 @@ from lwd_core.methods.registry import curve_fallbacks, is_trained, run_rows
 from lwd_core.runs import RunDir
 
 from .run_actions import RunFileActions
+from .run_preset import record_preset
 from .views.behaviours import BehavioursView
 from .views.horizons import HorizonView
 from .views.latent_map import LatentMapView
@@ -30,7 +31,7 @@ from .views.losses import LossView
 from .views.rollout_viewer import RolloutViewer
 from .views.run_form import RunForm
 from .views.runs_panel import RunsPanel
-from .workers import GeneratorWorker, PlayJob, RolloutJob, RolloutService, preload
+from .workers import GeneratorWorker, PlayJob, RolloutJob, RolloutService, play_seed, preload
 
 
 class MainWindow(RunFileActions, QMainWindow):
@@ -188,11 +189,13 @@ class MainWindow(RunFileActions, QMainWindow):
         form = RunForm(self.runs_dir, self, dataset=self._last_dataset())
         if form.exec() != RunForm.Accepted or form.config is None:
             return None
-        return self.create_run(form.config)
+        return self.create_run(form.config, form.base.currentText())
 
-    def create_run(self, cfg) -> str:
+    def create_run(self, cfg, preset: str = "") -> str:
+        """A new run folder; `preset` (the one `cfg` started from, if any) is recorded for the runs table."""
         path = self.runs_dir / cfg.name
         RunDir(path).create(cfg)
+        record_preset(path, preset)
         self.refresh()
         self.runs.select_path(str(path))
         return str(path)
@@ -306,7 +309,7 @@ class MainWindow(RunFileActions, QMainWindow):
             name, i = "demo", 2
             while (self.runs_dir / name).exists():
                 name, i = f"demo-{i}", i + 1
-            path = self.create_run(self.demo.run_config(data, name))
+            path = self.create_run(self.demo.run_config(data, name), self.demo.preset)
             self.start_training(path)
         except Exception as e:
             self.show_error(f"demo: {e}")
@@ -325,16 +328,8 @@ class MainWindow(RunFileActions, QMainWindow):
         info = self.run_info
         if not self.current or info is None or info["run_dir"] != self.current:
             return
-        self.service.roll(RolloutJob(self.current, condition, self._play_seed(info["env_id"]), None,
+        self.service.roll(RolloutJob(self.current, condition, play_seed(info["env_id"]), None,
                                      f"{condition}, {info['method']} policy"))
-
-    @staticmethod
-    def _play_seed(env_id: str) -> int:
-        from lwd_core.envs.registry import get_suite
-        from lwd_core.seeds import suite_start_seed
-        # a random held-out start state of the viewer's own stream; keys below 10^6 keep the seed within the 64 bits
-        # a Qt signal carries
-        return suite_start_seed(get_suite(env_id), "play", 0, int(np.random.randint(0, 1_000_000)))
 
     def _on_map_ready(self, lmap) -> None:
         self.map = lmap
@@ -353,7 +348,7 @@ class MainWindow(RunFileActions, QMainWindow):
             self.show_error("select one trained run with a latent map first")
             return
         try:
-            seed = self._play_seed(self.map.env_id)
+            seed = play_seed(self.map.env_id)
             self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed, latent, label))
         except Exception as e:                 # a message in the app, never only a log line
             self.show_error(f"{label}: {type(e).__name__}: {e}")

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QInputDialog
 from lwd_core.io import atomic_write_json
 from lwd_core.runs import RunDir
 
+from .run_preset import run_preset
+
 
 class RunFileActions:
     """Mixed into MainWindow: uses its runs_dir, trainers, selection, confirm() and refresh()."""
@@ -20,7 +22,7 @@ class RunFileActions:
         i = 2
         while (self.runs_dir / name).exists():
             name, i = f"{src.path.name}-copy{i}", i + 1
-        self.create_run(cfg.replace(name=name))
+        self.create_run(cfg.replace(name=name), run_preset(src.path))
 
     def action_rename(self, new: str | None = None) -> None:
         path = Path(self._one())

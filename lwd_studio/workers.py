@@ -101,6 +101,14 @@ def eval_worker(run_dir: str, episodes: int, kinds, out_path, workers: int | Non
     return GeneratorWorker(make, parent)
 
 
+def play_seed(env_id: str) -> int:
+    """A random held-out start state of the viewer's own stream; keys below 10^6 keep the seed within the 64 bits
+    a Qt signal carries."""
+    from lwd_core.envs.registry import get_suite
+    from lwd_core.seeds import suite_start_seed
+    return suite_start_seed(get_suite(env_id), "play", 0, int(np.random.randint(0, 1_000_000)))
+
+
 @dataclass
 class RolloutJob:
     run_dir: str

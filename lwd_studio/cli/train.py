@@ -8,6 +8,7 @@ from pathlib import Path
 from lwd_core.config import config_docs, preset_names
 from lwd_core.errors import ConfigError
 
+from ..run_preset import recording_preset
 from .common import CancelFlag, build_config, drive, parse_set
 
 
@@ -99,7 +100,7 @@ def _run(a) -> int:
         check_creatable(a.run_dir, "--run-dir ")
         cfg = build_config(a)
         _check_device(a, cfg)
-        gen = train_run(str(a.run_dir), cfg, cancel=cancel)
+        gen = recording_preset(train_run(str(a.run_dir), cfg, cancel=cancel), a.run_dir, a.preset)
     status = drive(gen)
     print(f"run {a.run_dir}: {status}")
     return 0 if status == "finished" else 3

@@ -1,0 +1,74 @@
+"""pytest-qt tests of the runs table's columns, with runs made through the real New run form, the Duplicate and
+Start buttons, and `lwd-studio train --preset`."""
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDialogButtonBox  # noqa: E402
+
+from lwd_core.config import preset  # noqa: E402
+from lwd_core.runs import RunDir  # noqa: E402
+from lwd_studio.main_window import MainWindow  # noqa: E402
+from lwd_studio.views.run_form import RunForm  # noqa: E402
+from lwd_studio.views.runs_panel import COLUMNS  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(tmp_path / "runs", confirm=lambda text: True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.shutdown()
+
+
+def cell(w, name, column):
+    return w.runs.model.item(w.runs._paths.index(str(w.runs_dir / name)), COLUMNS.index(column)).text()
+
+
+def click_row(qtbot, w, name):
+    t = w.runs.table
+    idx = w.runs.model.index(w.runs._paths.index(str(w.runs_dir / name)), 0)
+    qtbot.mouseClick(t.viewport(), Qt.LeftButton, pos=t.visualRect(idx).center())
+
+
+def test_the_preset_column_shows_the_preset_a_run_was_made_from(qtbot, window, synthetic_file):
+    w = window
+    # a run made before presets were recorded shows none (the column once showed the run's name)
+    RunDir(w.runs_dir / "old").create(preset("tiny").replace(name="old", env_id="toy-maps",
+                                                              data={"dataset": str(synthetic_file)}))
+
+    def fill_in_the_form():
+        form = QApplication.activeModalWidget()
+        if not isinstance(form, RunForm):
+            QTimer.singleShot(20, fill_in_the_form)
+            return
+        form.base.setCurrentText("tiny")
+        form.dataset.setText(str(synthetic_file))
+        form.name.setText("mine")
+        form.steps.setValue(5)
+        form.ddpm_steps.setValue(5)
+        qtbot.mouseClick(form.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+
+    QTimer.singleShot(0, fill_in_the_form)
+    qtbot.mouseClick(w.runs.buttons["new"], Qt.LeftButton)          # returns when the form is accepted
+    assert w.runs.selected_paths() == [str(w.runs_dir / "mine")]
+    assert cell(w, "mine", "name") == "mine" and cell(w, "mine", "preset") == "tiny"
+    assert cell(w, "old", "preset") == ""
+    # a duplicate keeps it, and so does training (every status write keeps the key)
+    qtbot.mouseClick(w.runs.buttons["duplicate"], Qt.LeftButton)
+    assert cell(w, "mine-copy", "preset") == "tiny"
+    click_row(qtbot, w, "mine")
+    with qtbot.waitSignal(w.run_finished, timeout=60_000) as sig:
+        qtbot.mouseClick(w.runs.buttons["start"], Qt.LeftButton)
+    assert sig.args[1] == "finished"
+    w.refresh()
+    assert cell(w, "mine", "status") == "finished" and cell(w, "mine", "preset") == "tiny"
+    # `lwd-studio train --preset NAME` records it too
+    from lwd_studio.cli import main
+    assert main(["train", "--preset", "tiny", "--dataset", str(synthetic_file), "--run-dir",
+                 str(w.runs_dir / "from-cli"), "--set", "vae.steps=3", "--set", "ddpm.steps=3"]) == 0
+    w.refresh()
+    assert cell(w, "from-cli", "name") == "from-cli" and cell(w, "from-cli", "preset") == "tiny"
