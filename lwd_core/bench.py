@@ -200,3 +200,65 @@ def inference_costs(res: dict, quick: bool, log) -> dict:
             f"{out[f'dp_{size}_ddim_query_ms']:.1f} ms -> {out[f'dp_{size}_ddim_episode_step_us']:.0f} us/step")
     log(f"  DP-large DDPM / LWD, episode-averaged: {out['dp_large_ddpm_over_lwd_episode']:.0f}x")
     return out
+
+
+def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu", window: int | None = None,
+                            batch: int | None = None, obs_dim: int = 39, act_dim: int = 4,
+                            log: Callable[[str], None] = lambda s: None) -> dict:
+    """VAE training steps/s for the flattened (paper) and the conv encoder, each in fp32 and under bf16 autocast,
+    at the `mt10` preset's shapes (batch 32, window 500, 39 + 4 dims; `window`/`batch` override them for a smoke
+    test), all in one process, one after another on the same inputs. The ratios to flat fp32 are the numbers to
+    compare across machines; run it on an otherwise idle machine. Each step is the trainer's: forward and loss under
+    train.engine.autocast, backward, fused Adam."""
+    from .train.engine import autocast, native_bf16, pick_device
+    dev = pick_device(device)
+    base = preset("mt10")
+    L, B = window or base.data.window, batch or base.vae.batch_size
+    g = torch.Generator().manual_seed(0)
+    obs = torch.randn(B, L, obs_dim, generator=g).to(dev)
+    act = (torch.rand(B, L, act_dim, generator=g) * 2 - 1).to(dev)
+    mask = torch.ones(B, L, device=dev)
+    res: dict = {"device": str(dev), "native_bf16": native_bf16(dev), "threads": torch.get_num_threads(),
+                 "window": L, "batch": B, "steps": steps}
+    for enc in ("flat", "conv"):
+        torch.manual_seed(0)
+        cfg = base.replace(vae={"encoder": enc})
+        vae = build_vae(cfg, L, obs_dim, act_dim, True).to(dev)
+        res[f"{enc}_encoder_params"] = sum(p.numel() for p in vae.encoder.parameters())
+        for prec in ("fp32", "bf16"):
+            opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)
+            rng = torch.Generator(device=dev).manual_seed(0)
+
+            def step():
+                with autocast(dev, prec):
+                    out = vae_loss(vae, obs, act, mask, rng)
+                opt.zero_grad(set_to_none=True)
+                out["loss"].backward()
+                opt.step()
+                if dev.type == "cuda":
+                    torch.cuda.synchronize()
+
+            res[f"{enc}_{prec}_steps_per_s"] = 1.0 / _median_time(step, steps, warmup)
+            log(f"VAE {enc} encoder ({res[f'{enc}_encoder_params'] / 1e6:.2f}M params), {prec}: "
+                f"{res[f'{enc}_{prec}_steps_per_s']:.2f} steps/s")
+    ref = res["flat_fp32_steps_per_s"]
+    for enc in ("flat", "conv"):
+        for prec in ("fp32", "bf16"):
+            res[f"{enc}_{prec}_over_flat_fp32"] = res[f"{enc}_{prec}_steps_per_s"] / ref
+    log("steps/s relative to flat fp32: " + ", ".join(
+        f"{e} {p} {res[f'{e}_{p}_over_flat_fp32']:.2f}x" for e in ("flat", "conv") for p in ("fp32", "bf16")))
+    return res
+
+
+if __name__ == "__main__":       # python -m lwd_core.bench --encoder-precision [--steps N] [--device cpu|cuda|auto]
+    import argparse
+    import json
+    ap = argparse.ArgumentParser(description="VAE steps/s: flat vs conv encoder, fp32 vs bf16 (mt10 shapes)")
+    ap.add_argument("--encoder-precision", action="store_true", required=True)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    ap.add_argument("--window", type=int, default=None)
+    ap.add_argument("--batch", type=int, default=None)
+    a = ap.parse_args()
+    print(json.dumps(encoder_precision_bench(a.steps, device=a.device, window=a.window, batch=a.batch, log=print),
+                     indent=1))

@@ -37,8 +37,16 @@ class DataConfig:
 class VAEConfig:
     _section: ClassVar[str] = "vae."
     latent_dim: int = setting(256, "latent size", gt=0)
-    encoder_hidden: tuple[int, ...] = setting(default_factory=lambda: (1024, 512), help="encoder MLP widths",
-                                              gt=0)
+    encoder: str = setting("flat", "trajectory encoder: flat (the paper's: the whole window flattened into an MLP) "
+                                   "or conv (strided 1D convolutions over time, masked mean and max pooling, then an "
+                                   "MLP head of encoder_hidden; far fewer weights for long windows)",
+                           choices=("flat", "conv"))
+    encoder_hidden: tuple[int, ...] = setting(default_factory=lambda: (1024, 512), help="encoder MLP widths (conv: "
+                                              "of the head after pooling)", gt=0)
+    conv_channels: tuple[int, ...] = setting(default_factory=lambda: (128, 128, 256, 256),
+                                             help="conv encoder: channels of each stride-2 layer", gt=0,
+                                             nonempty=True)
+    conv_kernel: int = setting(5, "conv encoder: kernel size over time", gt=0)
     decoder_size: str = setting("xs", "hypernetwork size (paper Table 3)", choices=tuple(DECODER_SIZES))
     policy_hidden: tuple[int, ...] = setting(default_factory=lambda: (256, 256), help="generated policy widths",
                                              gt=0, nonempty=True)
@@ -54,6 +62,8 @@ class VAEConfig:
 
     def __post_init__(self):
         check_fields(self, self._section)
+        if self.conv_kernel % 2 == 0:
+            raise ConfigError(f"`vae.conv_kernel` must be odd (centred on each step), got {self.conv_kernel}")
 
 
 @dataclass
@@ -124,12 +134,22 @@ class EvalConfig:
         check_fields(self, self._section)
 
 
+# Keys added after runs existed, with the value every run saved without them was trained with: a missing
+# `vae.encoder` is the paper's flattened encoder and a missing `precision` is fp32, whatever the defaults become.
+SAVED_DEFAULTS: dict[str, Any] = {"vae.encoder": "flat", "precision": "fp32"}
+
+
 @dataclass
 class RunConfig:
     name: str = setting("run", "run name", nonempty=True)
     env_id: str = setting("", "environment: mt10 or a gymnasium id; taken from the dataset when empty")
     seed: int = setting(0, "training seed", ge=0)
     device: str = setting("auto", "auto (CUDA when available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    precision: str = setting("fp32", "training arithmetic: fp32, bf16 (autocast around each step's forward pass "
+                                     "and loss; weights, optimizer state and checkpoints stay fp32), or auto (bf16 "
+                                     "where the device has native bf16: CUDA, or a CPU with avx512_bf16/AMX, "
+                                     "detected at run time; fp32 elsewhere). fp32 for now: auto becomes the default "
+                                     "once measured", choices=("auto", "fp32", "bf16"))
     log_every: int = setting(10, "steps between logged metrics", gt=0)
     checkpoint_every: int = setting(500, "steps between checkpoints", gt=0)
     data: DataConfig = setting(default_factory=DataConfig)
@@ -148,6 +168,22 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        return build(cls, d)
+
+    @classmethod
+    def from_saved(cls, d: dict[str, Any]) -> "RunConfig":
+        """A run's own config.json: a key it lacks was added after the run was made, and takes the value the run
+        was trained with (SAVED_DEFAULTS), not today's default, so that changing a default never changes an
+        existing run."""
+        if isinstance(d, dict):
+            d = json.loads(json.dumps(d))
+            for key, value in SAVED_DEFAULTS.items():
+                *sections, leaf = key.split(".")
+                sec = d
+                for name in sections:
+                    sec = sec.get(name) if isinstance(sec, dict) else None
+                if isinstance(sec, dict):
+                    sec.setdefault(leaf, value)
         return build(cls, d)
 
     @classmethod
@@ -205,6 +241,12 @@ PRESET_TABLE: dict[str, dict[str, Any]] = {
     # the paper's MT10 set-up scaled to a 2-core CPU
     "mt10": {"name": "mt10", "env_id": "mt10", "data": {"window": 500},
              "vae": {"steps": 10000, "states_per_window": 100}},
+    # the paper's set-up as `mt10` trains it today (flattened encoder, fp32), kept by name whatever the defaults
+    "mt10-paper": {"name": "mt10-paper", "env_id": "mt10", "precision": "fp32", "data": {"window": 500},
+                   "vae": {"steps": 10000, "states_per_window": 100, "encoder": "flat"}},
+    # `mt10` with the temporal (strided-convolution) encoder
+    "mt10-conv": {"name": "mt10-conv", "env_id": "mt10", "data": {"window": 500},
+                  "vae": {"steps": 10000, "states_per_window": 100, "encoder": "conv"}},
     # diffusion also conditioned on the episode's first observation (paper §3.3)
     "mt10-state": {"name": "mt10-state", "env_id": "mt10", "data": {"window": 500},
                    "vae": {"steps": 10000, "states_per_window": 100}, "ddpm": {"state_condition": True}},

@@ -118,7 +118,7 @@ class RunDir:
     def config(self) -> RunConfig:
         if not self.path.is_dir():
             raise RunError(f"{self.path}: run directory not found")
-        return RunConfig.from_dict(read_json(self.config_path))
+        return RunConfig.from_saved(read_json(self.config_path))     # keys it predates: what it was trained with
 
     # ---- the dataset a run was trained on
     def record_dataset(self, spec: str) -> None:

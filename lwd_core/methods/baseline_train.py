@@ -17,8 +17,10 @@ from ..train.engine import (
     PhaseEvent,
     StepRecord,
     action_targets,
+    autocast,
     batch_indices,
     pick_device,
+    resolve_precision,
     resolve_tanh,
     run_phase,
     split_episodes,
@@ -77,6 +79,7 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
         ema_step = int(m["ema_step"])
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     ds = load_source(cfg.data.dataset)
     ds = as_suite_sees_it(ds, cfg.env_id or ds.env_id)       # e.g. PushT's keypoints from stored states
     train_eps, held_eps = split_episodes(ds, cfg)
@@ -104,7 +107,8 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
         trained = EMA(model)               # run_phase checkpoints and restores both
         meta["ema_step"] = ema_step
     run.set_status("running", phase="data", step=0)
-    yield PhaseEvent("data", f"{len(rows)} steps from {len(train_eps)} episodes for {cfg.method} on {device}")
+    yield PhaseEvent("data", f"{len(rows)} steps from {len(train_eps)} episodes for {cfg.method} on {device} "
+                             f"in {precision}")
     obs = torch.as_tensor(ds.observations).to(device)                      # (N, obs_dim)
     act = torch.as_tensor(targets).to(device)                              # (N, act_dim)
     task = torch.as_tensor(labels).to(device)                              # (N,)
@@ -116,7 +120,8 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
     def step_fn(step: int):
         idx, epoch = batch_indices(len(rows), b.batch_size, step, cfg.seed)
         idx = torch.as_tensor(idx, device=device)
-        value = loss(model, obs[hist_t[idx]], task[rows_t[idx]], act[chunk_t[idx]], rng)
+        with autocast(device, precision):             # the forward pass and the loss only
+            value = loss(model, obs[hist_t[idx]], task[rows_t[idx]], act[chunk_t[idx]], rng)
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
@@ -126,7 +131,7 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
         return {"loss": value.item()}, epoch
 
     state = yield from run_phase(run, cfg, cfg.method, (cfg.method,), trained, opt, rng, ckpt, b.steps, meta,
-                                 resume, cancel, step_fn, schedule)
+                                 resume, cancel, step_fn, schedule, precision)
     if state == "finished":
         run.set_status("finished", phase="done")
         yield PhaseEvent("done", "training finished", "finished")

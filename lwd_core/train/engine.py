@@ -3,10 +3,13 @@ batch schedule. Training loops are generators: they yield small frozen records, 
 and never print or plot; the CLI and the GUI iterate the same generators."""
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import Callable, ContextManager, Iterator
 
 import numpy as np
 import torch
@@ -45,6 +48,47 @@ def pick_device(name: str) -> torch.device:
                            "(use device='cpu' or 'auto')")
         return torch.device("cuda")
     return torch.device("cpu")
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_flags() -> frozenset[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:                                    # not Linux: no flags, so no native bf16 detected
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes in bf16 natively: a CUDA device that says so (not by emulation), or a CPU with
+    avx512_bf16 or AMX (amx_bf16) in /proc/cpuinfo's flags."""
+    if device.type == "cuda":
+        try:
+            return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+        except TypeError:                              # an older torch without the argument
+            return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    return False
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """The training arithmetic `precision` ("auto", "fp32", "bf16") means on `device`: "fp32" or "bf16"."""
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return name
+
+
+def autocast(device: torch.device, precision: str) -> ContextManager:
+    """What each training step wraps its forward pass and loss in: bf16 autocast, or nothing at all for fp32 (the
+    arithmetic of every run before the setting existed). Backward and the optimizer step stay outside; the weights
+    and the optimizer state remain fp32 either way."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def resolve_tanh(cfg: RunConfig, ds: Dataset) -> bool:
@@ -87,7 +131,10 @@ def batch_indices(n: int, bs: int, step: int, seed: int) -> tuple[np.ndarray, fl
 
 # Keys a resumed run may change: how long to train, where, how often to log, and evaluation. Anything else would
 # change the data or the model under the checkpoints.
-RESUMABLE = ("name", "device", "log_every", "checkpoint_every", "vae.steps", "ddpm.steps", "baseline.steps")
+# `precision` is resumable on purpose, like `device` (a run moved to a GPU may continue in bf16): it changes how the
+# steps are computed, not the data or the model; each checkpoint counts the steps trained in each precision.
+RESUMABLE = ("name", "device", "precision", "log_every", "checkpoint_every", "vae.steps", "ddpm.steps",
+             "baseline.steps")
 
 
 def open_run(run_dir: str, cfg: RunConfig | None, resume: bool,
@@ -166,9 +213,14 @@ def cosine_lr(base_lr: float, step: int, schedule_total: int) -> float:
 def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], model: torch.nn.Module,
               opt: torch.optim.Optimizer, rng: torch.Generator, ckpt_path, total: int, meta: dict, resume: bool,
               cancel: Callable[[], bool], step_fn: Callable[[int], tuple[dict, float]],
-              schedule: str | Callable[[int, int], float] = "constant") -> Iterator[StepRecord | PhaseEvent]:
+              schedule: str | Callable[[int, int], float] = "constant",
+              precision: str = "fp32") -> Iterator[StepRecord | PhaseEvent]:
     """Step/log/checkpoint/cancel loop of one phase; `phases` is the method's phase order (for resume).
     Returns 'finished' or 'cancelled'.
+
+    `precision` is the resolved arithmetic ("fp32" or "bf16", see resolve_precision) that `step_fn` computes its
+    forward pass in (under autocast(device, precision)); the checkpoint records it as `precision`, and in
+    `steps_by_precision` how many of its steps were trained in each (a resume may change it deliberately).
 
     The cosine schedule is defined on the phase's first total (`schedule_total` in the checkpoint's metadata), not
     on `total`: a phase extended by `--resume --set PHASE.steps=N` continues at the rate it finished on. A
@@ -177,12 +229,15 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
     step = 0
     schedule_total = total
     base_lr = opt.param_groups[0]["lr"]
+    before: dict[str, int] = {}                    # steps trained in each precision before this process
     if resume and ckpt_path.exists():
         m = load_checkpoint(ckpt_path, model, opt, rng)
         repair_sidecar(ckpt_path)                  # a kill between the weights and their readable copy
         if m.get("phase", phase) != phase:
             raise RunError(f"{ckpt_path}: holds phase {m.get('phase')!r}, expected {phase!r}")
         step = int(m["step"])
+        before = {str(k): int(v) for k, v in m.get("steps_by_precision", {m.get("precision", "fp32"): step}).items()
+                  if int(v) > 0}
         schedule_total = int(m.get("schedule_total", step if m.get("finished") else total))
         if m.get("finished") and step >= total:
             yield PhaseEvent(phase, f"{phase} already trained ({step} steps)", "finished")
@@ -194,11 +249,17 @@ def run_phase(run: RunDir, cfg: RunConfig, phase: str, phases: tuple[str, ...], 
     if resume:
         run.truncate_metrics(phase, step, phases)  # records after the checkpoint will be logged again
 
-    def save(finished: bool) -> None:
-        save_checkpoint(ckpt_path, model, opt, rng, {**meta, "phase": phase, "step": step, "finished": finished,
-                                                     "schedule_total": schedule_total})
+    start = step
 
-    yield PhaseEvent(phase, f"training {phase} from step {step} to {total}")
+    def save(finished: bool) -> None:
+        counts = {**before, precision: before.get(precision, 0) + step - start}
+        save_checkpoint(ckpt_path, model, opt, rng, {**meta, "phase": phase, "step": step, "finished": finished,
+                                                     "schedule_total": schedule_total, "precision": precision,
+                                                     "steps_by_precision": {k: v for k, v in counts.items() if v}})
+
+    other = {k: v for k, v in before.items() if k != precision}
+    earlier = (f"; {', '.join(f'{v} earlier steps in {k}' for k, v in sorted(other.items()))}" if other else "")
+    yield PhaseEvent(phase, f"training {phase} from step {step} to {total} in {precision}{earlier}")
     run.set_status("running", phase=phase, step=step, total=total)
     t0, pending = time.perf_counter(), []
     beat = t0

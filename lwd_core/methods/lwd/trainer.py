@@ -17,8 +17,10 @@ from ...runs import RunDir
 from ...train.engine import (
     PhaseEvent,
     StepRecord,
+    autocast,
     batch_indices,
     pick_device,
+    resolve_precision,
     resolve_tanh,
     run_phase,
     split_episodes,
@@ -44,6 +46,7 @@ def check_dataset_fits(run: RunDir, ds: Dataset) -> None:
 def train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRecord | PhaseEvent]:
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
+    precision = resolve_precision(cfg.precision, device)
     ds = load_source(cfg.data.dataset)
     ds = as_suite_sees_it(ds, cfg.env_id or ds.env_id)       # e.g. PushT's keypoints from stored states
     if resume:
@@ -59,12 +62,12 @@ def train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRec
     run.set_status("running", phase="data", step=0)
     yield PhaseEvent("data", f"{len(win)} windows of length {win.length} from {len(train_eps)} episodes "
                              f"({ds.obs_dim}-d obs, {ds.act_dim}-d act, {len(ds.condition_names())} conditions) "
-                             f"on {device}")
+                             f"on {device} in {precision}")
 
     vae = build_vae(cfg, win.length, ds.obs_dim, ds.act_dim, tanh).to(device)
     vae.set_normalizer(torch.as_tensor(ds.observations.mean(0)), torch.as_tensor(ds.observations.std(0)))
     probe = precision_probe(ds, win, cfg.env_id or ds.env_id, device, cfg.seed)   # PushT: error near the goal, px
-    vstate = yield from _train_vae(run, cfg, vae, win, base_meta, resume, cancel, device, probe)
+    vstate = yield from _train_vae(run, cfg, vae, win, base_meta, resume, cancel, device, probe, precision)
     if vstate == "cancelled":
         return
 
@@ -79,7 +82,8 @@ def train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRec
         stale = set_aside(run.ddpm_ckpt)
         yield PhaseEvent("ddpm", f"the VAE changed since the diffusion model was trained; training it again "
                                  f"(the old checkpoint is kept as {stale.name})")
-    dstate = yield from _train_ddpm(run, cfg, diff, lat, {**base_meta, "vae_step": vae_step}, resume, cancel, device)
+    dstate = yield from _train_ddpm(run, cfg, diff, lat, {**base_meta, "vae_step": vae_step}, resume, cancel, device,
+                                    precision)
     if dstate == "cancelled":
         return
     run.set_status("finished", phase="done")
@@ -87,7 +91,7 @@ def train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRec
 
 
 def _train_vae(run, cfg: RunConfig, vae: LWDVAE, win: Windows, meta, resume, cancel, device,
-               probe: PrecisionProbe | None = None):
+               probe: PrecisionProbe | None = None, precision: str = "fp32"):
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)  # 5x faster step than foreach on CPU
     rng = torch.Generator(device=device).manual_seed(cfg.seed)
     # the windows go to the device once; each batch is gathered there
@@ -96,7 +100,8 @@ def _train_vae(run, cfg: RunConfig, vae: LWDVAE, win: Windows, meta, resume, can
     def step_fn(step: int):
         idx, epoch = batch_indices(len(win), cfg.vae.batch_size, step, cfg.seed)
         idx = torch.as_tensor(idx, device=device)
-        out = vae_loss(vae, obs[idx], act[idx], mask[idx], rng)
+        with autocast(device, precision):             # the forward pass and the loss only
+            out = vae_loss(vae, obs[idx], act[idx], mask[idx], rng)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         opt.step()
@@ -106,7 +111,7 @@ def _train_vae(run, cfg: RunConfig, vae: LWDVAE, win: Windows, meta, resume, can
         return rec, epoch
 
     return (yield from run_phase(run, cfg, "vae", PHASES, vae, opt, rng, run.vae_ckpt, cfg.vae.steps, meta, resume,
-                                 cancel, step_fn, cfg.vae.lr_schedule))
+                                 cancel, step_fn, cfg.vae.lr_schedule, precision))
 
 
 @torch.no_grad()
@@ -136,7 +141,8 @@ def diffusion_data(lat: dict[str, torch.Tensor], seed: int):
     return ((z - z_mean) / z_std, lat["label"].repeat(k), lat["init_obs"].repeat(k, 1), z_mean, z_std)
 
 
-def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume, cancel, device):
+def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume, cancel, device,
+                precision: str = "fp32"):
     zn, cond, init_obs, z_mean, z_std = diffusion_data(lat, cfg.seed)
     lo, hi = zn.min(0).values, zn.max(0).values
     margin = 0.1 * (hi - lo)
@@ -151,7 +157,8 @@ def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume,
     def step_fn(step: int):
         idx, epoch = batch_indices(len(zn), cfg.ddpm.batch_size, step, cfg.seed + 1)
         idx = torch.as_tensor(idx, device=device)
-        loss = diff.loss(zn[idx], cond[idx], state_n[idx] if use_state else None, rng)
+        with autocast(device, precision):
+            loss = diff.loss(zn[idx], cond[idx], state_n[idx] if use_state else None, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -159,4 +166,4 @@ def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume,
 
     return (yield from run_phase(run, cfg, "ddpm", PHASES, diff, opt, rng, run.ddpm_ckpt, cfg.ddpm.steps,
                                  {**meta, "latent_dim": cfg.vae.latent_dim}, resume, cancel, step_fn,
-                                 cfg.ddpm.lr_schedule))
+                                 cfg.ddpm.lr_schedule, precision))

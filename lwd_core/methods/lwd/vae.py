@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ...config import DECODER_SIZES, VAEConfig
 from ...models.policy import PolicySpec, batched_policy
@@ -26,11 +27,63 @@ class TrajectoryEncoder(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(dims[-1], 2 * latent_dim)
 
-    def forward(self, obs_n: torch.Tensor, act: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # obs_n (B, L, obs_dim) normalised and zero-padded, act (B, L, act_dim)
+    def forward(self, obs_n: torch.Tensor, act: torch.Tensor,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        # obs_n (B, L, obs_dim) normalised and zero-padded, act (B, L, act_dim); the padding is zero already
         x = torch.cat([obs_n, act], dim=-1).flatten(1)  # (B, L*(obs+act))
         mu, logvar = self.head(self.body(x)).chunk(2, dim=-1)
         return mu, logvar.clamp(-30.0, 20.0)
+
+
+class ConvTrajectoryEncoder(nn.Module):
+    """(L, obs+act) window -> stride-2 1D convolutions over time -> masked mean and max pooling over time -> MLP ->
+    (mu, logvar). Takes windows of any length (a 32-step PushT window, a whole 500-step MT10 episode) with the same
+    weights, whose number does not grow with the window.
+
+    Padded steps never reach the latent: the inputs arrive zeroed there, every layer's output is zeroed again where
+    it covers no real step (the mask is max-pooled by 2 with each layer), and the pooling counts real positions
+    only; a padded step therefore acts as the convolutions' own zero padding."""
+
+    def __init__(self, obs_dim: int, act_dim: int, channels: tuple[int, ...], kernel: int,
+                 hidden: tuple[int, ...], latent_dim: int):
+        super().__init__()
+        if kernel % 2 == 0:
+            raise ValueError(f"conv encoder kernel must be odd, got {kernel}")
+        c_in, convs = obs_dim + act_dim, []
+        for c in channels:
+            convs.append(nn.Conv1d(c_in, c, kernel, stride=2, padding=kernel // 2))   # length L -> ceil(L / 2)
+            c_in = c
+        self.convs = nn.ModuleList(convs)
+        dims = [2 * c_in, *hidden]                               # mean and max of the last layer's channels
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), nn.GELU()]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(dims[-1], 2 * latent_dim)
+
+    def forward(self, obs_n: torch.Tensor, act: torch.Tensor,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.cat([obs_n, act], dim=-1).transpose(1, 2)    # (B, C, L)
+        m = (torch.ones_like(x[:, :1]) if mask is None else mask.unsqueeze(1).to(x.dtype))   # (B, 1, L)
+        x = x * m
+        for conv in self.convs:
+            m = F.max_pool1d(m, 2, 2, ceil_mode=True)          # (B, 1, ceil(L / 2)): covers a real step
+            x = F.gelu(conv(x))
+            x = x * m.to(x.dtype)
+        valid = m > 0
+        count = m.sum(-1)                                      # (B, 1)
+        mean = x.sum(-1) / count.clamp_min(1.0).to(x.dtype)
+        peak = x.masked_fill(~valid, float("-inf")).amax(-1)
+        peak = torch.where(count > 0, peak, torch.zeros_like(peak))   # an all-padding window: zeros, not -inf
+        mu, logvar = self.head(self.body(torch.cat([mean, peak], dim=-1))).chunk(2, dim=-1)
+        return mu, logvar.clamp(-30.0, 20.0)
+
+
+def build_encoder(cfg: VAEConfig, window: int, obs_dim: int, act_dim: int) -> nn.Module:
+    if cfg.encoder == "conv":
+        return ConvTrajectoryEncoder(obs_dim, act_dim, tuple(cfg.conv_channels), cfg.conv_kernel,
+                                     tuple(cfg.encoder_hidden), cfg.latent_dim)
+    return TrajectoryEncoder(window, obs_dim, act_dim, tuple(cfg.encoder_hidden), cfg.latent_dim)
 
 
 class HyperDecoder(nn.Module):
@@ -67,7 +120,7 @@ class LWDVAE(nn.Module):
         self.cfg = cfg
         self.window = window
         self.spec = PolicySpec(obs_dim, act_dim, tuple(cfg.policy_hidden), tanh_output)
-        self.encoder = TrajectoryEncoder(window, obs_dim, act_dim, tuple(cfg.encoder_hidden), cfg.latent_dim)
+        self.encoder = build_encoder(cfg, window, obs_dim, act_dim)
         self.decoder = HyperDecoder(self.spec, cfg.latent_dim, cfg.decoder_size)
         self.register_buffer("obs_mean", torch.zeros(obs_dim))
         self.register_buffer("obs_std", torch.ones(obs_dim))
@@ -81,7 +134,7 @@ class LWDVAE(nn.Module):
 
     def encode(self, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         m = mask.unsqueeze(-1)
-        return self.encoder(self.normalize(obs) * m, act * m)
+        return self.encoder(self.normalize(obs) * m, act * m, mask)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
