@@ -10,9 +10,12 @@ from ...config import DECODER_SIZES, VAEConfig
 from ...models.policy import PolicySpec, batched_policy
 
 
-def _hmlp_class():
-    from hypnettorch.hnets import HMLP
-    return HMLP
+def mlp(dims: list[int], activation: type[nn.Module]) -> nn.Sequential:
+    """Linear layers between consecutive `dims`, each followed by `activation` (an encoder's body)."""
+    layers: list[nn.Module] = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        layers += [nn.Linear(a, b), activation()]
+    return nn.Sequential(*layers)
 
 
 class TrajectoryEncoder(nn.Module):
@@ -21,10 +24,7 @@ class TrajectoryEncoder(nn.Module):
     def __init__(self, window: int, obs_dim: int, act_dim: int, hidden: tuple[int, ...], latent_dim: int):
         super().__init__()
         dims = [window * (obs_dim + act_dim), *hidden]
-        layers: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
-        self.body = nn.Sequential(*layers)
+        self.body = mlp(dims, nn.ReLU)
         self.head = nn.Linear(dims[-1], 2 * latent_dim)
 
     def forward(self, obs_n: torch.Tensor, act: torch.Tensor,
@@ -55,10 +55,7 @@ class ConvTrajectoryEncoder(nn.Module):
             c_in = c
         self.convs = nn.ModuleList(convs)
         dims = [2 * c_in, *hidden]                               # mean and max of the last layer's channels
-        layers: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:]):
-            layers += [nn.Linear(a, b), nn.GELU()]
-        self.body = nn.Sequential(*layers)
+        self.body = mlp(dims, nn.GELU)
         self.head = nn.Linear(dims[-1], 2 * latent_dim)
 
     def forward(self, obs_n: torch.Tensor, act: torch.Tensor,
@@ -91,7 +88,7 @@ class HyperDecoder(nn.Module):
 
     def __init__(self, spec: PolicySpec, latent_dim: int, size: str):
         super().__init__()
-        HMLP = _hmlp_class()
+        from hypnettorch.hnets import HMLP       # imported here: hypnettorch pulls in matplotlib (start-up time)
         self.hnet = HMLP(spec.target_shapes, uncond_in_size=latent_dim, cond_in_size=0,
                          layers=list(DECODER_SIZES[size]), num_cond_embs=0, verbose=False)
         self._rescale_output(spec)
