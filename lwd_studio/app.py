@@ -20,4 +20,10 @@ def launch(runs_dir: str | Path | None = None) -> int:
     app.setApplicationName("LWD Studio")
     win = MainWindow(Path(runs_dir) if runs_dir else default_runs_dir())
     win.show()
-    return app.exec()
+    rc = app.exec()
+    # Closing waited a few seconds; a job still inside a long step (an evaluation batch, say) gets a minute more
+    # here, out of sight. Past that the process ends at once: Qt aborts when a running QThread is destroyed, and
+    # every file a job writes is written atomically, so nothing is left half-written.
+    if not win.shutdown(timeout_s=60):
+        os._exit(rc)
+    return rc

@@ -2,10 +2,11 @@
 is read from run directories, so a restart loses nothing."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,6 +23,9 @@ from lwd_core.demo import DEMO_SCALES
 from lwd_core.methods.registry import curve_fallbacks, is_trained, run_rows
 from lwd_core.runs import RunDir
 
+from . import theme
+from .menus import AppMenus
+from .demo_actions import DemoActions
 from .run_actions import RunFileActions
 from .run_preset import record_preset
 from .views.behaviours import BehavioursView
@@ -31,17 +35,19 @@ from .views.losses import LossView
 from .views.rollout_viewer import RolloutViewer
 from .views.run_form import RunForm
 from .views.runs_panel import RunsPanel
-from .workers import GeneratorWorker, PlayJob, RolloutJob, RolloutService, play_seed, preload
+from .workers import CANCEL_GRACE_S, GeneratorWorker, PlayJob, RolloutJob, RolloutService, play_seed, preload
+
+NO_RUNS_STATUS = "No runs yet: press “Demo run”."
 
 
-class MainWindow(RunFileActions, QMainWindow):
+class MainWindow(DemoActions, RunFileActions, QMainWindow):
     training_started = Signal(str)
     record_received = Signal(str, object)      # run path, StepRecord | PhaseEvent
     run_finished = Signal(str, str)            # run path, status
     run_failed = Signal(str, str)              # run path, message
     error_shown = Signal(str)
 
-    def __init__(self, runs_dir: str | Path, confirm=None):
+    def __init__(self, runs_dir: str | Path, confirm=None, settings: QSettings | None = None):
         super().__init__()
         preload()
         self.setWindowTitle("LWD Studio")
@@ -54,6 +60,8 @@ class MainWindow(RunFileActions, QMainWindow):
         self.map = None
         self.run_info: dict | None = None    # the prepared run: its conditions, method, whether it has a latent map
         self.demo = DEMO_SCALES["app"]       # a DemoScale; tests swap in a smaller one
+        self.settings = settings or QSettings("lwd-studio", "LWD Studio")   # recent files and the theme only
+        self.stragglers: list = []           # jobs still finishing their step when shutdown() gave up waiting
 
         self.runs = RunsPanel()
         self.losses = LossView(fallback=curve_fallbacks())
@@ -63,8 +71,9 @@ class MainWindow(RunFileActions, QMainWindow):
         self.behaviours = BehavioursView()
         self.banner = QLabel()
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background: #fdecea; color: #8a1c1c; padding: 6px; border: 1px solid #f5c6cb;")
+        self.banner.setProperty("role", "banner")          # coloured by the theme's style sheet
         close = QPushButton("Dismiss")
+        close.setToolTip("hide this message")
         close.clicked.connect(self.clear_error)
         self.banner_box = QWidget()
         bl = QHBoxLayout(self.banner_box)
@@ -106,6 +115,7 @@ class MainWindow(RunFileActions, QMainWindow):
         self.service.rollout_finished.connect(self.viewer._on_rollout_finished)
         self.service.start()
         self.viewer.export_failed.connect(self.show_error)
+        self.viewer.notice.connect(lambda msg: self.statusBar().showMessage(msg, 15_000))
         self.viewer.policy_requested.connect(self._on_policy_requested)
 
         self.runs.selection_changed.connect(self._on_selection_changed)
@@ -122,21 +132,16 @@ class MainWindow(RunFileActions, QMainWindow):
         tb = self.addToolBar("main")
         tb.setMovable(False)
         act = tb.addAction("Compare study results…")
+        act.setToolTip("open a `reproduce` study result as a table and a chart")
         act.triggered.connect(lambda: self._on_action_requested("compare"))
         self.compare_views: list = []
+        self.menus = AppMenus(self, self.settings)
 
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(2000)
         self.refresh_timer.timeout.connect(self.refresh)
         self.refresh_timer.start()
         self.refresh()
-        if not self.runs._paths:
-            msg = ("No runs yet. Press “Demo run” to collect a small MT10 dataset (50 scripted-expert episodes) "
-                   "and train on it; curves, latent map and rollouts fill in as it goes. It takes about a minute.")
-            self.runs.hint.setText(msg)
-            self.runs.buttons["demo"].setDefault(True)
-            self.runs.buttons["demo"].setStyleSheet("font-weight: bold;")
-            self.statusBar().showMessage("No runs yet: press “Demo run”.")
 
     # ------------------------------------------------------------------ runs
     def refresh(self) -> None:
@@ -152,6 +157,32 @@ class MainWindow(RunFileActions, QMainWindow):
             if r["path"] in self.trainers and r["status"] != "running":
                 r["status"] = "running"
         self.runs.set_rows(rows)
+        if not rows:
+            self.statusBar().showMessage(NO_RUNS_STATUS)
+        elif self.statusBar().currentMessage() == NO_RUNS_STATUS:
+            self.statusBar().clearMessage()
+
+    def set_runs_dir(self, path: str | Path) -> None:
+        """Show another runs folder; jobs running in the old one go on, and their runs reappear when it is shown."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a folder")
+        self.runs_dir = path
+        self.setWindowTitle(f"LWD Studio — {path}")
+        self.runs.table.clearSelection()
+        self.refresh()
+
+    def open_result(self, path: str | Path) -> None:
+        """A fig9 result opens in the Action horizons tab; any other study result in a compare window."""
+        if Path(path).name.startswith("fig9"):
+            self.horizons.open_result(path)
+            self.tabs.setCurrentWidget(self.horizons)
+        else:
+            self.action_compare(str(path))
+
+    def apply_theme(self, name: str) -> None:
+        theme.apply(name, [self, *self.compare_views])
+        self.latents.redraw()
 
     def selected(self) -> list[str]:
         return self.runs.selected_paths()
@@ -213,12 +244,9 @@ class MainWindow(RunFileActions, QMainWindow):
                 self.statusBar().showMessage(f"stopping {Path(p).name} after this step…")
 
     def _confirm_dialog(self, text: str) -> bool:
-        return QMessageBox.question(self, "LWD Studio", text) == QMessageBox.Yes
-
-    def _last_dataset(self) -> str:
-        from lwd_core.envs.collect import dataset_file
-        demo = dataset_file(self.runs_dir / ".data", self.demo.source, self.demo.collect_config())
-        return str(demo) if demo.exists() else ""
+        # No by default: Return or Enter must never delete a run's checkpoints
+        return QMessageBox.question(self, "LWD Studio", text, QMessageBox.Yes | QMessageBox.No,
+                                    QMessageBox.No) == QMessageBox.Yes
 
     # ------------------------------------------------------------------ training
     def start_training(self, path: str, resume: bool = False, cfg=None) -> GeneratorWorker:
@@ -230,7 +258,7 @@ class MainWindow(RunFileActions, QMainWindow):
         if not resume and run.metrics_path.exists():
             raise ValueError(f"{Path(path).name} has training data already: use Resume")
         worker = GeneratorWorker(lambda cancel: train_run(path, None if resume else cfg, resume=resume,
-                                                          cancel=cancel), self)
+                                                          cancel=cancel), self, grace_s=CANCEL_GRACE_S)
         worker.item_produced.connect(lambda rec, p=path: self._on_record(p, rec))
         worker.work_finished.connect(lambda st, p=path: self._on_worker_finished(p, st))
         worker.work_failed.connect(lambda msg, p=path: self._on_worker_failed(p, msg))
@@ -278,41 +306,10 @@ class MainWindow(RunFileActions, QMainWindow):
             if not path:
                 return None
         view = open_view(load_study(path), self, title=str(path))
+        theme.style_plots(view)
         view.show()
         self.compare_views.append(view)
         return view
-
-    # ------------------------------------------------------------------ demo
-    def action_demo(self) -> None:
-        if self.collector is not None:
-            raise ValueError("the demo is already collecting data")
-        from lwd_core.envs.collect import dataset_file, ensure_dataset, usable_cores
-        scale = self.demo
-        data = dataset_file(self.runs_dir / ".data", scale.source, scale.collect_config())
-        self.collector = GeneratorWorker(
-            lambda cancel: ensure_dataset(data, scale.source, scale.collect_config(), usable_cores()), self)
-        self.collector.item_produced.connect(lambda p: self.statusBar().showMessage(
-            f"demo: collecting {scale.source} episode {p.done}/{p.total} ({p.condition})"))
-        self.collector.work_finished.connect(lambda st: self._on_demo_collected(data))
-        self.collector.work_failed.connect(lambda msg: (self._drop_collector(), self.show_error(f"demo: {msg}")))
-        self.collector.start()
-
-    def _drop_collector(self) -> None:
-        if self.collector is not None:
-            self.collector.wait(5000)
-            self.collector.deleteLater()
-            self.collector = None
-
-    def _on_demo_collected(self, data: Path) -> None:
-        self._drop_collector()
-        try:
-            name, i = "demo", 2
-            while (self.runs_dir / name).exists():
-                name, i = f"demo-{i}", i + 1
-            path = self.create_run(self.demo.run_config(data, name), self.demo.preset)
-            self.start_training(path)
-        except Exception as e:
-            self.show_error(f"demo: {e}")
 
     # ------------------------------------------------------------------ latent map and rollouts
     def _on_run_loaded(self, info: dict) -> None:
@@ -328,8 +325,8 @@ class MainWindow(RunFileActions, QMainWindow):
         info = self.run_info
         if not self.current or info is None or info["run_dir"] != self.current:
             return
-        self.service.roll(RolloutJob(self.current, condition, play_seed(info["env_id"]), None,
-                                     f"{condition}, {info['method']} policy"))
+        self.viewer.expect_rollout(self.service.roll(RolloutJob(self.current, condition, play_seed(info["env_id"]),
+                                                                None, f"{condition}, {info['method']} policy")))
 
     def _on_map_ready(self, lmap) -> None:
         self.map = lmap
@@ -343,23 +340,25 @@ class MainWindow(RunFileActions, QMainWindow):
         z, cond = payload
         self.latents.set_samples(z, cond)
 
-    def _roll(self, latent: np.ndarray, cond: int, label: str) -> None:
+    def _roll(self, latent: np.ndarray, cond: int, label: str, episode: int | None = None) -> None:
         if not self.current or self.map is None:
             self.show_error("select one trained run with a latent map first")
             return
         try:
             seed = play_seed(self.map.env_id)
-            self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed, latent, label))
+            self.viewer.expect_rollout(self.service.roll(RolloutJob(self.current, self.map.label_names[cond], seed,
+                                                                    latent, label, episode=episode)))
         except Exception as e:                 # a message in the app, never only a log line
             self.show_error(f"{label}: {type(e).__name__}: {e}")
 
     def _on_play_requested(self, req: dict) -> None:
-        self.service.play(PlayJob(req["run_dir"], req["kind"], int(req["horizon"]), None, bool(req["perturb"]),
-                                  req.get("label", "")))
+        self.viewer.expect_rollout(self.service.play(PlayJob(req["run_dir"], req["kind"], int(req["horizon"]), None,
+                                                             bool(req["perturb"]), req.get("label", ""))))
 
     def _on_point_clicked(self, i: int) -> None:
         m = self.map
-        self._roll(m.latents[i], int(m.label[i]), f"{m.label_names[m.label[i]]}, episode {m.episode[i]}")
+        self._roll(m.latents[i], int(m.label[i]), f"{m.label_names[m.label[i]]}, episode {m.episode[i]}",
+                   int(m.episode[i]))
 
     def _on_sample_clicked(self, i: int) -> None:
         z, cond = self.latents.samples
@@ -375,19 +374,21 @@ class MainWindow(RunFileActions, QMainWindow):
     def clear_error(self) -> None:
         self.banner_box.hide()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_s: float = 4.0) -> bool:
+        """Cancel every job, then wait for all of them together for at most timeout_s. Jobs stop between items,
+        training at a resumable checkpoint. False when one is still inside a long item (kept in `stragglers`)."""
         self.refresh_timer.stop()
-        for w in list(self.trainers.values()):
-            w.cancel()
-        for w in list(self.trainers.values()):
-            w.wait(30_000)
-        if self.collector is not None:
-            self.collector.wait(60_000)
         self.horizons.stop_sweep()
-        for w in (self.horizons.worker, self.behaviours.worker):
-            if w is not None:
-                w.wait(60_000)
-        self.service.stop()
+        jobs = [*self.trainers.values(), self.collector, self.horizons.worker, self.behaviours.worker]
+        jobs = [w for w in jobs if w is not None]
+        for w in jobs:
+            w.cancel()
+        deadline = time.monotonic() + timeout_s
+        self.service.stop(wait_ms=0)
+        for t in [*jobs, self.service]:
+            t.wait(max(0, int(1000 * (deadline - time.monotonic()))))
+        self.stragglers = [t for t in [*jobs, self.service] if t.isRunning()]
+        return not self.stragglers
 
     def closeEvent(self, ev) -> None:
         self.shutdown()

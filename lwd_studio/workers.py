@@ -30,29 +30,55 @@ def preload() -> None:
     warm_up()
 
 
+# How long a cancelled training or study may take to save its resumable state: one training step and a checkpoint
+# are well under this on a CPU, and shutdown() promises to return within 5 s.
+CANCEL_GRACE_S = 3.0
+
+
 class GeneratorWorker(QThread):
-    """Iterate a generator in a thread. `make(cancel)` builds it; cancel() asks it to stop between items."""
+    """Iterate a generator in a thread. `make(cancel)` builds it; cancel() stops it between items.
+
+    `grace_s`: how long after cancel() a generator that honours `cancel` itself may go on, so that it ends on
+    its own terms (training saves a resumable checkpoint and yields a "cancelled" record; a study stops at its
+    next step). A generator that ignores `cancel` (grace_s=0, the default) is closed at its next item, which
+    runs its `finally` blocks and leaves no partial file behind (every file is written atomically at the end)."""
 
     item_produced = Signal(object)
     work_finished = Signal(str)          # final status: "finished" or "cancelled"
     work_failed = Signal(str)            # one-line message
 
-    def __init__(self, make: Callable[[Callable[[], bool]], Iterator], parent=None):
+    def __init__(self, make: Callable[[Callable[[], bool]], Iterator], parent=None, grace_s: float = 0.0):
         super().__init__(parent)
         self._make = make
         self._cancel = threading.Event()
+        self._cancelled_at: float | None = None
+        self.grace_s = grace_s
         self.status = "running"
 
     def cancel(self) -> None:
+        if self._cancelled_at is None:
+            self._cancelled_at = time.monotonic()
         self._cancel.set()
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _past_grace(self) -> bool:
+        return self._cancelled_at is not None and time.monotonic() - self._cancelled_at >= self.grace_s
 
     def run(self) -> None:
         status = "finished"
+        gen = None
         try:
-            for item in self._make(self._cancel.is_set):
+            gen = self._make(self._cancel.is_set)
+            for item in gen:
                 self.item_produced.emit(item)
                 if getattr(item, "status", None) == "cancelled":
                     status = "cancelled"
+                if self._cancel.is_set() and self._past_grace():
+                    status = "cancelled"
+                    break
+            gen.close()
         except Exception as e:  # the app must survive any training failure
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             self.status = "failed"
@@ -80,7 +106,7 @@ def study_worker(name: str, out, quick: bool = False, seeds: int | None = None, 
         res = yield from st.run(args)
         if not res.ok:
             yield StudyEvent(f"{name} stopped; start it again to resume", status="cancelled")
-    return GeneratorWorker(make, parent)
+    return GeneratorWorker(make, parent, grace_s=CANCEL_GRACE_S)
 
 
 def eval_worker(run_dir: str, episodes: int, kinds, out_path, workers: int | None = None,
@@ -117,6 +143,7 @@ class RolloutJob:
     latent: np.ndarray | None = None     # (latent_dim,) to decode, for runs with a latent map; None = the run's policy
     label: str = ""
     kind: str = ""                       # with latent=None: the policy kind to play ("": the method's first)
+    episode: int | None = None           # the demonstration a latent map point encodes (names exported videos)
 
 
 @dataclass
@@ -132,7 +159,12 @@ class PlayJob:
 
 class RolloutService(QThread):
     """One long-lived thread that owns the rendering envs (an EGL context belongs to its thread) and the
-    loaded run. Jobs: prepare a run (load it, build its latent map, warm an env) and roll out a latent."""
+    loaded run. Jobs: prepare a run (load it, build its latent map, warm an env) and roll out a latent.
+
+    Every request takes a new generation number. A rollout plays only while its generation is the newest: a
+    newer request (another click, a run selected, samples asked for) stops it between steps, and a rollout still
+    queued behind a newer request is dropped unplayed. Its signals carry its generation, so a view can ignore
+    whatever a superseded rollout emitted before it stopped."""
 
     run_loaded = Signal(dict)            # {"run_dir", "env_id", "conditions", "kinds", "latent_map": bool, "method"}
     map_ready = Signal(object)           # LatentMap, for runs whose method has a latent space
@@ -146,7 +178,7 @@ class RolloutService(QThread):
     def __init__(self, parent=None, width: int = 480, height: int = 360):
         super().__init__(parent)
         self._jobs: queue.Queue = queue.Queue()
-        self._abort = threading.Event()
+        self._generation = 0                 # written by the GUI thread only; an int read is atomic
         self._trained = None
         self._run_dir = ""
         self._envs: dict[str, object] = {}
@@ -155,36 +187,43 @@ class RolloutService(QThread):
         self.frame_every = 2                 # render every 2nd step: MT10 renders at ~12 frames/s on a CPU
 
     # --- called from the GUI thread
-    def prepare(self, run_dir: str) -> None:
-        self._abort.set()
-        self._jobs.put(("prepare", run_dir))
+    def _request(self, kind: str, arg) -> int:
+        self._generation += 1
+        self._jobs.put((kind, self._generation, arg))
+        return self._generation
 
-    def sample(self, run_dir: str, per_condition: int = 8) -> None:
-        self._abort.set()                # one thread owns the run: stop the rollout (its frames stay replayable)
-        self._jobs.put(("sample", (run_dir, per_condition)))
+    def prepare(self, run_dir: str) -> int:
+        return self._request("prepare", run_dir)
 
-    def roll(self, job: RolloutJob) -> None:
-        self._abort.set()                # a new click replaces the rollout in progress
-        self._jobs.put(("roll", job))
+    def sample(self, run_dir: str, per_condition: int = 8) -> int:
+        # one thread owns the run: this stops the rollout in progress (its frames stay replayable)
+        return self._request("sample", (run_dir, per_condition))
 
-    def play(self, job: PlayJob) -> None:
-        self._abort.set()
-        self._jobs.put(("play", job))
+    def roll(self, job: RolloutJob) -> int:
+        return self._request("roll", job)
 
-    def stop(self) -> None:
-        self._abort.set()
-        self._jobs.put(("quit", None))
-        self.wait(10_000)
+    def play(self, job: PlayJob) -> int:
+        return self._request("play", job)
+
+    def stop(self, wait_ms: int = 10_000) -> bool:
+        """Stop the rollout in progress and end the thread; False when it is still busy after wait_ms."""
+        self._request("quit", None)
+        return self.wait(wait_ms)
+
+    def _superseded(self, generation: int) -> bool:
+        return generation != self._generation
 
     # --- the thread
     def run(self) -> None:
         try:
             while True:
-                kind, arg = self._jobs.get()
+                kind, generation, arg = self._jobs.get()
                 if kind == "quit":
                     break
+                if kind in ("roll", "play") and self._superseded(generation):
+                    continue                 # a newer request came in while this one waited: never show it
                 try:
-                    getattr(self, f"_do_{kind}")(arg)
+                    getattr(self, f"_do_{kind}")(arg, generation)
                 except Exception as e:
                     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                     self.service_failed.emit(f"{type(e).__name__}: {msg}")
@@ -215,7 +254,7 @@ class RolloutService(QThread):
             self._envs[key] = get_suite(env_id).make(condition, render_mode="rgb_array", size=self.size)
         return self._envs[key]
 
-    def _do_prepare(self, run_dir: str) -> None:
+    def _do_prepare(self, run_dir: str, generation: int) -> None:
         trained = self._load(run_dir)
         latents = self._has_latents(trained)
         from lwd_core.methods.registry import get_method
@@ -235,7 +274,7 @@ class RolloutService(QThread):
             env.render()
         self.envs_warmed.emit(run_dir)
 
-    def _do_sample(self, arg) -> None:
+    def _do_sample(self, arg, generation: int) -> None:
         run_dir, n = arg
         trained = self._load(run_dir)
         if not self._has_latents(trained):
@@ -244,10 +283,9 @@ class RolloutService(QThread):
         z = trained.sample_latents(cond, "ddim", trained.cfg.eval.ddim_steps, seed=int(time.time()) % 100_000)
         self.samples_ready.emit((z.numpy(), cond))
 
-    def _do_roll(self, job: RolloutJob) -> None:
+    def _do_roll(self, job: RolloutJob, generation: int) -> None:
         from lwd_core.eval.play import OneEpisode
         from lwd_core.eval.rollout import rollout
-        self._abort.clear()
         trained = self._load(job.run_dir)
         env = self._env(trained.env_id, job.condition)
         cid = trained.condition_id(job.condition)
@@ -259,23 +297,26 @@ class RolloutService(QThread):
                 raise RuntimeError("this run's method has no latent space to decode")
             z = torch.as_tensor(np.asarray(job.latent, np.float32))[None]
             policy = trained.policy_batch(trained.decode(z)).policy(0)
-        info = {"condition": job.condition, "seed": job.seed, "label": job.label}
+        info = {"condition": job.condition, "seed": job.seed, "label": job.label, "episode": job.episode,
+                "generation": generation}
         self.rollout_started.emit(info)
-        out = rollout(env, policy, job.seed, on_frame=lambda f, st: self.frame_rendered.emit(f, st),
-                      max_steps=self.max_steps, frame_every=self.frame_every, should_stop=self._abort.is_set)
+        out = rollout(env, policy, job.seed, on_frame=self._frame_sender(generation), max_steps=self.max_steps,
+                      frame_every=self.frame_every, should_stop=lambda: self._superseded(generation))
         self.rollout_finished.emit({**info, **out})
 
-    def _do_play(self, job: PlayJob) -> None:
+    def _frame_sender(self, generation: int):
+        return lambda f, st: self.frame_rendered.emit(f, {**st, "generation": generation})
+
+    def _do_play(self, job: PlayJob, generation: int) -> None:
         from lwd_core.eval.play import horizon_player
         from lwd_core.eval.rollout import rollout
-        self._abort.clear()
         env, policy, cond, seed = horizon_player(job.run_dir, job.kind, job.horizon, job.seed, job.perturb,
                                                  size=self.size)
-        info = {"condition": cond, "seed": seed, "label": job.label}
+        info = {"condition": cond, "seed": seed, "label": job.label, "generation": generation}
         self.rollout_started.emit(info)
         try:
-            out = rollout(env, policy, seed, on_frame=lambda f, st: self.frame_rendered.emit(f, st),
-                          max_steps=self.max_steps, frame_every=1, should_stop=self._abort.is_set)
+            out = rollout(env, policy, seed, on_frame=self._frame_sender(generation), max_steps=self.max_steps,
+                          frame_every=1, should_stop=lambda: self._superseded(generation))
         finally:
             env.close()
         self.rollout_finished.emit({**info, **out, "queries": policy.queries})

@@ -103,7 +103,7 @@ class CompareView(QDialog):
             xj = x - 0.4 + (j + 0.5) * w
             self.plot.addItem(pg.BarGraphItem(x=xj, height=ys, width=w, brush=PALETTE[j % len(PALETTE)], name=n))
             self.plot.addItem(pg.ErrorBarItem(x=xj[-1:], y=np.array(ys[-1:]), height=np.array([2 * M[n]["std"]]),
-                                              beam=w * 0.6, pen=pg.mkPen("k", width=1.5)))
+                                              beam=w * 0.6, pen=pg.mkPen(pg.getConfigOption("foreground"), width=1.5)))
         self.plot.getAxis("bottom").setTicks([list(enumerate(groups))])
         self.plot.setYRange(0, 1.2)                         # headroom for the one-row legend above the bars
         self.plot.setXRange(-0.6, len(groups) - 0.4)

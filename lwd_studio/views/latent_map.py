@@ -41,6 +41,9 @@ class LatentMapView(QWidget):
             c.setSizeAdjustPolicy(QComboBox.AdjustToContents)
             c.currentIndexChanged.connect(self._redraw)
         self.sample_btn = QPushButton("Sample from diffusion")
+        self.sample_btn.setToolTip("draw 8 latents per condition from the diffusion model and show them as stars")
+        self.pcx.setToolTip("the principal component on the x axis")
+        self.pcy.setToolTip("the principal component on the y axis")
         self.sample_btn.clicked.connect(self.samples_requested.emit)
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>Latent map</b>"))
@@ -57,7 +60,7 @@ class LatentMapView(QWidget):
         self.scatter.sigClicked.connect(self._on_scatter_clicked)
         self.sampled = pg.ScatterPlotItem(size=13, symbol="star", hoverable=True, tip=self._sample_tip)
         self.sampled.sigClicked.connect(self._on_scatter_clicked)
-        self.marks = pg.ScatterPlotItem(size=22, pen=pg.mkPen("k", width=2), brush=None)
+        self.marks = pg.ScatterPlotItem(size=22, brush=None)
         self.marks.setEnabled(False)           # drawn on top, but the clicks go to the point or star it rings
         for it in (self.scatter, self.sampled, self.marks):
             self.plot.addItem(it)
@@ -67,11 +70,13 @@ class LatentMapView(QWidget):
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setEnabled(False)
+        self.slider.setToolTip("how far the blend goes from the first chosen latent (left) to the second (right)")
         self.blend_btn = QPushButton("Run blend")
+        self.blend_btn.setToolTip("run the policy decoded from the blended latent (shift-click a second point first)")
         self.blend_btn.setEnabled(False)
         self.blend_btn.clicked.connect(self._on_blend_clicked)
         self.blend_label = QLabel(self.BLEND_HINT)
-        self.blend_label.setStyleSheet("color: #666;")
+        self.blend_label.setProperty("role", "hint")      # dimmed by the theme's style sheet
         self.slider.valueChanged.connect(self._update_blend_label)
         bottom = QHBoxLayout()
         bottom.addWidget(self.blend_label, 1)
@@ -122,9 +127,15 @@ class LatentMapView(QWidget):
     def _xy(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return coords[:, max(0, self.pcx.currentIndex())], coords[:, max(0, self.pcy.currentIndex())]
 
+    def redraw(self) -> None:
+        """Draw again, e.g. in a new theme's colours."""
+        self._redraw()
+
     def _redraw(self, *a) -> None:
         if self.map is None:
             return
+        fg = pg.getConfigOption("foreground")       # rings and star outlines contrast with the theme's background
+        self.marks.setPen(pg.mkPen(fg, width=2))
         m = self.map
         x, y = self._xy(m.coords)
         brushes = [pg.mkBrush(TASK_COLORS[c % len(TASK_COLORS)]) for c in m.label]
@@ -138,7 +149,7 @@ class LatentMapView(QWidget):
             z, cond = self.samples
             sx, sy = self._xy(m.project(z))
             self.sampled.setData(x=sx, y=sy, brush=[pg.mkBrush(TASK_COLORS[c % len(TASK_COLORS)]) for c in cond],
-                                 pen=pg.mkPen("k", width=1), data=np.arange(len(sx)))
+                                 pen=pg.mkPen(fg, width=1), data=np.arange(len(sx)))
             self.legend.addItem(pg.ScatterPlotItem(symbol="star", brush=pg.mkBrush("#999"), size=12), "sampled")
         else:
             self.sampled.clear()

@@ -48,12 +48,15 @@ class LossView(QWidget):
         self.fallback = fallback or {}
         self.log = QCheckBox("log y")
         self.log.setChecked(True)
+        self.log.setToolTip("logarithmic y axes")
         self.smoothing = QDoubleSpinBox()
         self.smoothing.setRange(0.0, 0.99)
         self.smoothing.setSingleStep(0.1)
         self.smoothing.setValue(0.6)
+        self.smoothing.setToolTip("EMA smoothing of the curves: 0 draws the raw values")
         self.xaxis = QComboBox()
         self.xaxis.addItems(["step", "epoch"])
+        self.xaxis.setToolTip("x axis: optimisation steps or epochs")
         bar = QHBoxLayout()
         bar.addWidget(QLabel("<b>Training curves</b>"))
         bar.addStretch(1)
@@ -78,6 +81,7 @@ class LossView(QWidget):
         self.names: dict[str, str] = {}
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.shown: list[str] = []
+        self.colors: dict[str, str] = {}
         self.points_drawn = 0
         self._dirty = False
         self.timer = QTimer(self)
@@ -96,12 +100,18 @@ class LossView(QWidget):
         self.data = {p: list(recs) for p, (_, recs) in runs.items()}
         self.names = {p: n for p, (n, _) in runs.items()}
         self.shown = list(runs)
-        for i, path in enumerate(self.shown):
-            color = PALETTE[i % len(PALETTE)]
+        for path in self.shown:
+            color = self.color(path)
             for key, plot in self.plots.items():
                 c = plot.plot([], [], pen=pg.mkPen(color, width=2), name=self.names[path] if key == "mse" else None)
                 self.curves[(path, key)] = c
         self._dirty = True
+
+    def color(self, path: str) -> str:
+        """A run keeps the colour it was first drawn in, whichever runs are shown beside it."""
+        if path not in self.colors:
+            self.colors[path] = PALETTE[len(self.colors) % len(PALETTE)]
+        return self.colors[path]
 
     def append(self, path: str, record: dict) -> None:
         if path in self.data:

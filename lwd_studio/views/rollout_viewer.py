@@ -1,6 +1,9 @@
 """The MuJoCo view: frames arrive from the rollout thread as numpy arrays through a queued signal.
-Play/pause/step/restart replay the recorded frames; export writes MP4 or GIF with imageio."""
+Play/pause/step/restart, a frame scrubber and a speed control replay the recorded frames; export writes the whole
+episode as MP4 or GIF with imageio."""
 from __future__ import annotations
+
+import re
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -12,13 +15,33 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+FRAME_MS = 33                            # replay at 30 frames/s at 1x
+
+
+def export_name(info: dict, ext: str = "mp4") -> str:
+    """'reach-v3_episode-12_seed-4021.mp4': the condition, the demonstration episode (for a latent map point) and
+    the start seed, so two exports of different rollouts never take the same name."""
+    def slug(x) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", str(x)).strip("-") or "rollout"
+    parts = [slug(info.get("condition") or "rollout")]
+    if info.get("episode") is not None:
+        parts.append(f"episode-{info['episode']}")
+    if info.get("seed") is not None:
+        parts.append(f"seed-{info['seed']}")
+    return "_".join(parts) + f".{ext}"
+
+
 class RolloutViewer(QWidget):
     export_failed = Signal(str)
+    exported = Signal(str)               # the path written
+    notice = Signal(str)                 # a one-line message for the status bar
     policy_requested = Signal(str)       # condition: play the selected run's own policy for it (any method)
 
     def __init__(self, parent=None):
@@ -27,6 +50,9 @@ class RolloutViewer(QWidget):
         self.infos: list[dict] = []
         self.pos = -1
         self.live = False
+        self.info: dict = {}                         # the shown rollout's rollout_started info
+        self.wanted: int | None = None               # the newest rollout generation requested (see expect_rollout)
+        self.pending_export: str | None = None       # asked for while the episode was still running
         self.title = QLabel("<b>Policy rollout</b>")
         self.image = QLabel("Click a point on the latent map, or choose a condition and press Run policy.")
         self.image.setAlignment(Qt.AlignCenter)
@@ -37,15 +63,29 @@ class RolloutViewer(QWidget):
         self.counter = QLabel("frame 0 / 0")
         self.stats = QLabel("")
         self.play_btn = QPushButton("Pause")
+        self.play_btn.setToolTip("play or pause the rollout (Space)")
         self.step_btn = QPushButton("Step")
+        self.step_btn.setToolTip("pause and show the next frame")
         self.restart_btn = QPushButton("Restart")
+        self.restart_btn.setToolTip("replay the rollout from its first frame")
         self.export_btn = QPushButton("Export…")
+        self.export_btn.setToolTip("save the whole episode as MP4 or GIF (a running episode is saved when it ends)")
         self.play_btn.clicked.connect(self.toggle_play)
         self.step_btn.clicked.connect(self.step)
         self.restart_btn.clicked.connect(self.restart)
         self.export_btn.clicked.connect(self._on_export_clicked)
+        self.scrubber = QSlider(Qt.Horizontal)
+        self.scrubber.setToolTip("drag to any frame of the rollout (pauses playback)")
+        self.scrubber.setRange(0, 0)
+        self.scrubber.valueChanged.connect(self._on_scrubbed)
+        self.speed = QComboBox()
+        self.speed.addItems([f"{x:g}×" for x in SPEEDS])
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.setToolTip("replay speed")
+        self.speed.currentIndexChanged.connect(self._on_speed_changed)
         self.condition = QComboBox()
         self.condition.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.condition.setToolTip("the condition (task or behaviour) whose policy Run policy plays")
         self.run_btn = QPushButton("Run policy")
         self.run_btn.setToolTip("roll out the selected run's policy for this condition, whatever its method")
         self.run_btn.clicked.connect(self._on_run_clicked)
@@ -54,20 +94,23 @@ class RolloutViewer(QWidget):
         run_row.addWidget(self.condition)
         run_row.addWidget(self.run_btn)
         run_row.addStretch(1)
+        scrub = QHBoxLayout()
+        scrub.addWidget(self.scrubber, 1)
+        scrub.addWidget(self.counter)
         ctl = QHBoxLayout()
-        for w in (self.play_btn, self.step_btn, self.restart_btn, self.export_btn):
+        for w in (self.play_btn, self.step_btn, self.restart_btn, self.speed, self.export_btn):
             ctl.addWidget(w)
         ctl.addStretch(1)
-        ctl.addWidget(self.counter)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addWidget(self.image, 1)
         lay.addWidget(self.stats)
+        lay.addLayout(scrub)
         lay.addLayout(run_row)
         lay.addLayout(ctl)
         self.playing = True
         self.timer = QTimer(self)
-        self.timer.setInterval(33)
+        self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._on_timer)
 
     # --- the selected run's own policy
@@ -83,10 +126,29 @@ class RolloutViewer(QWidget):
             self.policy_requested.emit(self.condition.currentText())
 
     # --- slots for the rollout thread
+    def expect_rollout(self, generation: int) -> None:
+        """The rollout service's generation of the newest rollout asked for: anything older that still arrives
+        (a superseded rollout's start, frames or end) is not shown."""
+        self.wanted = generation
+
+    def _superseded(self, info: dict) -> bool:
+        g = info.get("generation")
+        return g is not None and self.wanted is not None and g < self.wanted
+
+    def _of_shown(self, info: dict) -> bool:
+        """Frames and ends belong to the rollout shown; a superseded one's may still be queued behind its start."""
+        return not self._superseded(info) and info.get("generation") == self.info.get("generation")
+
     def _on_rollout_started(self, info: dict) -> None:
+        if self._superseded(info):
+            return
+        if self.live and self.pending_export:
+            self._drop_pending_export()
+        self.info = dict(info)
         self.frames.clear()
         self.infos.clear()
         self.pos = -1
+        self._sync_scrubber()
         self.live = True
         self.playing = True
         self.play_btn.setText("Pause")
@@ -94,23 +156,34 @@ class RolloutViewer(QWidget):
         self.title.setText(f"<b>Policy rollout</b> — {label}, start seed {info.get('seed')}")
 
     def _on_frame_rendered(self, frame: np.ndarray, info: dict) -> None:
+        if not self._of_shown(info):
+            return
         self.frames.append(frame)
         self.infos.append(info)
         if self.live and self.playing:
             self.show_frame(len(self.frames) - 1)
+        else:
+            self._sync_scrubber()
 
     def _on_rollout_finished(self, info: dict) -> None:
+        if not self._of_shown(info):
+            return
         self.live = False
         if info.get("aborted"):
+            self._drop_pending_export()
             return
         ok = "success" if info.get("success") else "no success"
         self.stats.setText(f"episode finished: return {info.get('return', 0):.1f}, {ok}, {info.get('length', 0)} steps")
+        if self.pending_export:
+            path, self.pending_export = self.pending_export, None
+            self.export(path)
 
     # --- playback
     def show_frame(self, i: int) -> None:
         if not self.frames:
             return
         self.pos = max(0, min(i, len(self.frames) - 1))
+        self._sync_scrubber()
         f = np.ascontiguousarray(self.frames[self.pos])
         h, w = f.shape[:2]
         img = QImage(f.data, w, h, 3 * w, QImage.Format_RGB888).copy()
@@ -120,6 +193,25 @@ class RolloutViewer(QWidget):
         self.counter.setText(f"frame {self.pos} / {len(self.frames) - 1}")
         self.stats.setText(f"step {inf.get('t', 0)}   return {inf.get('return', 0.0):.1f}   "
                            f"success {'yes' if inf.get('success') else 'no'}")
+
+    def _sync_scrubber(self) -> None:
+        """Follow the frames and the position without the scrubber's own signal (that is the user's)."""
+        self.scrubber.blockSignals(True)
+        self.scrubber.setRange(0, max(0, len(self.frames) - 1))
+        self.scrubber.setValue(max(0, self.pos))
+        self.scrubber.blockSignals(False)
+
+    def _on_scrubbed(self, value: int) -> None:
+        self.pause()
+        self.show_frame(value)
+
+    def _on_speed_changed(self, i: int) -> None:
+        self.timer.setInterval(max(1, round(FRAME_MS / SPEEDS[i])))
+
+    def pause(self) -> None:
+        self.playing = False
+        self.play_btn.setText("Play")
+        self.timer.stop()
 
     def toggle_play(self) -> None:
         self.playing = not self.playing
@@ -132,9 +224,7 @@ class RolloutViewer(QWidget):
             self.timer.stop()
 
     def step(self) -> None:
-        self.playing = False
-        self.play_btn.setText("Play")
-        self.timer.stop()
+        self.pause()
         self.show_frame(self.pos + 1)
 
     def restart(self) -> None:
@@ -156,13 +246,28 @@ class RolloutViewer(QWidget):
 
     # --- export
     def _on_export_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export rollout", "rollout.mp4", "Video (*.mp4);;GIF (*.gif)")
+        if not self.frames:
+            self.export_failed.emit("nothing to export: run a policy first")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export rollout", export_name(self.info),
+                                              "Video (*.mp4);;GIF (*.gif)")
         if path:
             self.export(path)
 
+    def _drop_pending_export(self) -> None:
+        if self.pending_export:
+            self.export_failed.emit(f"not exported to {self.pending_export}: the episode was replaced by another "
+                                    f"rollout before it ended")
+            self.pending_export = None
+
     def export(self, path: str) -> bool:
+        """Write the whole episode to `path`. While it is still running, the file is written when it ends."""
         if not self.frames:
             self.export_failed.emit("nothing to export: run a policy first")
+            return False
+        if self.live:
+            self.pending_export = path
+            self.notice.emit(f"the episode is still running: it is exported to {path} when it ends")
             return False
         try:
             import imageio.v2 as imageio
@@ -173,6 +278,8 @@ class RolloutViewer(QWidget):
         except Exception as e:  # missing ffmpeg, unwritable folder...
             self.export_failed.emit(f"export failed: {e}")
             return False
+        self.exported.emit(path)
+        self.notice.emit(f"exported {len(self.frames)} frames to {path}")
         return True
 
     def resizeEvent(self, ev) -> None:

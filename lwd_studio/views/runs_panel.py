@@ -1,10 +1,11 @@
-"""The run list: every run directory under the runs folder, with the actions on runs."""
+"""The run list: every run directory under the runs folder, with the actions on runs. Each action is a QAction
+that the panel's button and the main window's Run menu share, so both are enabled for the same selection."""
 from __future__ import annotations
 
 import time
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QAction, QColor, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,6 +23,18 @@ STATUS_COLORS = {"running": "#1f77b4", "finished": "#2ca02c", "failed": "#d62728
 RESUMABLE = ("cancelled", "interrupted", "failed")      # a checkpoint may exist; Resume continues from it
 STATUS_TIPS = {"interrupted": "its training process died (killed or crashed); Resume continues from the last "
                               "checkpoint"}
+# key, menu and button text, shortcut, tooltip
+ACTIONS = (("new", "New run…", QKeySequence.New, "make a run folder from a form of the main hyperparameters"),
+           ("demo", "Demo run", None, "collect a small MT10 dataset and train a small run on it (about a minute)"),
+           ("start", "Start", None, "start training the selected new run"),
+           ("stop", "Stop", None, "stop the selected running runs at their next step, leaving a resumable checkpoint"),
+           ("resume", "Resume", None, "continue the selected stopped run from its last checkpoint"),
+           ("duplicate", "Duplicate", None, "a new, untrained run with the selected run's config"),
+           ("rename", "Rename…", Qt.Key_F2, "rename the selected run's folder"),
+           ("delete", "Delete…", QKeySequence.Delete, "delete the selected runs from disk, after confirmation"))
+NO_RUNS = ("No runs yet. Press “Demo run” to collect a small MT10 dataset (50 scripted-expert episodes) and train "
+           "on it; curves, latent map and rollouts fill in as it goes. It takes about a minute.")
+HINT = "Select two or more runs to overlay their curves."
 
 
 class RunsPanel(QWidget):
@@ -47,25 +60,33 @@ class RunsPanel(QWidget):
         for col, w in enumerate((90, 110, 80, 86, 90, 72)):       # "interrupted" fits the status column
             self.table.setColumnWidth(col, w)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.table.setToolTip("every run folder; select several runs to overlay their curves")
+        self.actions: dict[str, QAction] = {}
         self.buttons: dict[str, QPushButton] = {}
-        rows = [("new", "New run…", "demo", "Demo run"),
-                ("start", "Start", "stop", "Stop"),
-                ("resume", "Resume", "duplicate", "Duplicate"),
-                ("rename", "Rename…", "delete", "Delete…")]
+        for key, text, shortcut, tip in ACTIONS:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.setToolTip(tip)
+            act.setStatusTip(tip)
+            act.triggered.connect(lambda _=False, k=key: self.action_requested.emit(k))
+            btn = QPushButton(text)
+            btn.setToolTip(tip + (f" ({act.shortcut().toString(QKeySequence.NativeText)})"
+                                  if shortcut is not None else ""))
+            btn.clicked.connect(act.trigger)
+            act.changed.connect(lambda b=btn, a=act: b.setEnabled(a.isEnabled()))
+            self.actions[key], self.buttons[key] = act, btn
         lay = QVBoxLayout(self)
         title = QLabel("<b>Runs</b>")
         lay.addWidget(title)
         lay.addWidget(self.table, 1)
-        for a, ta, b, tb in rows:
+        for a, b in (("new", "demo"), ("start", "stop"), ("resume", "duplicate"), ("rename", "delete")):
             h = QHBoxLayout()
-            for key, text in ((a, ta), (b, tb)):
-                btn = QPushButton(text)
-                btn.clicked.connect(lambda _=False, k=key: self.action_requested.emit(k))
-                self.buttons[key] = btn
-                h.addWidget(btn)
+            h.addWidget(self.buttons[a])
+            h.addWidget(self.buttons[b])
             lay.addLayout(h)
-        self.hint = QLabel("Select two or more runs to overlay their curves.")
-        self.hint.setStyleSheet("color: #666;")
+        self.hint = QLabel(HINT)
+        self.hint.setProperty("role", "hint")            # dimmed by the theme's style sheet
         self.hint.setWordWrap(True)
         lay.addWidget(self.hint)
         self._paths: list[str] = []
@@ -73,7 +94,12 @@ class RunsPanel(QWidget):
         self._update_buttons()
 
     def set_rows(self, rows: list[dict]) -> None:
+        """Rows already listed keep their place, so a run that writes a step does not jump to the top; runs new to
+        the list come first, most recently updated first (the order `rows` comes in)."""
         selected = set(self.selected_paths())
+        known = {p: i for i, p in enumerate(self._paths)}
+        rows = [r for r in rows if r["path"] not in known] + \
+            sorted((r for r in rows if r["path"] in known), key=lambda r: known[r["path"]])
         self.table.selectionModel().blockSignals(True)
         self.model.removeRows(0, self.model.rowCount())
         self._paths = [r["path"] for r in rows]
@@ -94,6 +120,7 @@ class RunsPanel(QWidget):
             if p in selected:
                 sm.select(self.model.index(i, 0), sm.SelectionFlag.Select | sm.SelectionFlag.Rows)
         sm.blockSignals(False)
+        self._show_empty_state(not rows)
         self._update_buttons()
         if set(self.selected_paths()) != selected:
             self._on_selection_changed()
@@ -104,18 +131,30 @@ class RunsPanel(QWidget):
 
     def select_path(self, path: str) -> None:
         if path in self._paths:
-            self.table.selectRow(self._paths.index(path))
+            # not selectRow(): in extended selection it adds to the selection while a modifier key is held
+            idx = self.model.index(self._paths.index(path), 0)
+            sm = self.table.selectionModel()
+            sm.setCurrentIndex(idx, sm.SelectionFlag.ClearAndSelect | sm.SelectionFlag.Rows)
+
+    def _show_empty_state(self, empty: bool) -> None:
+        """With no run, the hint and a bold default button point at the demo; the first run ends that."""
+        self.hint.setText(NO_RUNS if empty else HINT)
+        demo = self.buttons["demo"]
+        demo.setDefault(empty)
+        font = demo.font()
+        font.setBold(empty)
+        demo.setFont(font)
 
     def _update_buttons(self) -> None:
         """Start for a new run, Resume for one that stopped before finishing, Stop for a running one."""
         sel = [self._status.get(p, "") for p in self.selected_paths()]
         one = sel[0] if len(sel) == 1 else None
-        self.buttons["start"].setEnabled(one == "created")
-        self.buttons["resume"].setEnabled(one in RESUMABLE)
-        self.buttons["stop"].setEnabled(any(s == "running" for s in sel))
+        self.actions["start"].setEnabled(one == "created")
+        self.actions["resume"].setEnabled(one in RESUMABLE)
+        self.actions["stop"].setEnabled(any(s == "running" for s in sel))
         for k in ("duplicate", "rename"):
-            self.buttons[k].setEnabled(one is not None)
-        self.buttons["delete"].setEnabled(bool(sel))
+            self.actions[k].setEnabled(one is not None)
+        self.actions["delete"].setEnabled(bool(sel))
 
     def _on_selection_changed(self, *args) -> None:
         self._update_buttons()

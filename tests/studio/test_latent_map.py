@@ -1,11 +1,14 @@
 """pytest-qt tests of the latent map in the main window, driven by real mouse clicks: on the runs table, on the
 map's points and stars (pyqtgraph scene), and on its buttons."""
+import threading
+import time
+
 import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
 from lwd_core.config import preset  # noqa: E402
 from lwd_studio.main_window import MainWindow  # noqa: E402
@@ -138,3 +141,86 @@ def test_shift_clicking_a_star_chooses_it_as_the_blend_partner(qtbot, win):
         qtbot.mouseClick(lat.sample_btn, Qt.LeftButton)
     assert lat.sel_a == ("point", points[0]) and lat.sel_b is None and not lat.blend_btn.isEnabled()
     assert np.isfinite(z).all() and not w.banner_box.isVisibleTo(w), w.banner.text()
+
+
+def test_a_newer_click_wins_over_the_rollout_queued_before_it(qtbot, win, monkeypatch):
+    w, lat = win, win.latents
+    select_run(qtbot, w, "a")
+    lat.plot.getPlotItem().vb.autoRange()
+    free = isolated(lat.plot, lat.scatter, [lat.sampled])
+    assert len(free) >= 2, "the toy map's points overlap on screen"
+    # Keep the rollout thread busy while both clicks arrive (as a slow warm-up or sampling does): the first click's
+    # job is then still queued when the second comes in
+    busy, release = threading.Event(), threading.Event()
+
+    def slow_sample(*args):
+        busy.set()
+        release.wait(10)
+    monkeypatch.setattr(w.service, "_do_sample", slow_sample)
+    qtbot.mouseClick(lat.sample_btn, Qt.LeftButton)
+    qtbot.waitUntil(busy.is_set, timeout=5000)
+    started, finished = [], []
+    w.service.rollout_started.connect(started.append)
+    w.service.rollout_finished.connect(finished.append)
+    click_spot(qtbot, lat.plot, lat.scatter, free[0])
+    click_spot(qtbot, lat.plot, lat.scatter, free[1])
+    release.set()
+    qtbot.waitUntil(lambda: len(finished) >= 1 and not w.viewer.live, timeout=10_000)
+    qtbot.wait(300)                                   # a stale rollout would start after the newest one
+    m = w.map
+    newest = f"{m.label_names[m.label[free[1]]]}, episode {m.episode[free[1]]}"
+    assert [s["label"] for s in started] == [newest]
+    assert len(finished) == 1 and not finished[0].get("aborted")
+    assert w.viewer.title.text().startswith(f"<b>Policy rollout</b> — {newest}")
+    assert len(w.viewer.frames) == 4                  # steps 0, 2, 4, 6 of the newest rollout only
+    assert not w.banner_box.isVisibleTo(w), w.banner.text()
+
+
+def test_the_viewer_scrubs_changes_speed_and_exports_the_whole_episode(qtbot, win, tmp_path, monkeypatch):
+    import imageio.v3 as iio
+    from PySide6.QtWidgets import QApplication, QFileDialog
+    w, lat, v = win, win.latents, win.viewer
+    w.service.max_steps = None                        # whole toy episodes: 30 steps, a frame every 2nd
+    select_run(qtbot, w, "a")
+    send = w.service._frame_sender
+    # frames arrive slowly, so that Export is pressed while the episode is still running
+    monkeypatch.setattr(w.service, "_frame_sender",
+                        lambda g: (lambda f, st: (time.sleep(0.05), send(g)(f, st))))
+    lat.plot.getPlotItem().vb.autoRange()
+    i = isolated(lat.plot, lat.scatter, [lat.sampled])[0]
+    click_spot(qtbot, lat.plot, lat.scatter, i)
+    qtbot.waitUntil(lambda: len(v.frames) >= 2, timeout=10_000)
+    m = w.map
+    chosen = {}
+
+    def answer_the_dialog():
+        dlg = QApplication.activeModalWidget()
+        if not isinstance(dlg, QFileDialog):
+            QTimer.singleShot(20, answer_the_dialog)
+            return
+        chosen["suggested"] = dlg.selectedFiles()[0]
+        dlg.selectFile(str(tmp_path / chosen["suggested"].rsplit("/", 1)[-1]))
+        dlg.accept()
+
+    QTimer.singleShot(0, answer_the_dialog)
+    with qtbot.waitSignal(v.exported, timeout=20_000) as done:
+        qtbot.mouseClick(v.export_btn, Qt.LeftButton)
+        assert v.live                                  # still rolling out when the path was chosen
+    seed = v.info["seed"]
+    name = f"{m.label_names[m.label[i]]}_episode-{m.episode[i]}_seed-{seed}.mp4"
+    assert chosen["suggested"].endswith(name) and done.args == [str(tmp_path / name)]
+    assert str(tmp_path / name) in w.statusBar().currentMessage()
+    assert len(v.frames) == 16 and len(list(iio.imiter(tmp_path / name))) == 16      # the whole episode
+    # the scrubber: Home goes to the first frame and pauses, Right steps one frame
+    v.scrubber.setFocus()
+    qtbot.keyClick(v.scrubber, Qt.Key_Home)
+    assert v.pos == 0 and not v.playing and v.counter.text() == "frame 0 / 15" and v.scrubber.maximum() == 15
+    qtbot.keyClick(v.scrubber, Qt.Key_Right)
+    assert v.pos == 1 and v.scrubber.value() == 1
+    # the speed control: 4x replays four times as fast as 1x
+    v.speed.setFocus()
+    qtbot.keyClick(v.speed, Qt.Key_End)
+    assert v.speed.currentText() == "4×" and v.timer.interval() == 8
+    qtbot.mouseClick(v.play_btn, Qt.LeftButton)
+    qtbot.waitUntil(lambda: v.pos == 15 and not v.playing, timeout=3000)
+    assert v.scrubber.value() == 15

@@ -72,3 +72,27 @@ def test_the_preset_column_shows_the_preset_a_run_was_made_from(qtbot, window, s
                  str(w.runs_dir / "from-cli"), "--set", "vae.steps=3", "--set", "ddpm.steps=3"]) == 0
     w.refresh()
     assert cell(w, "from-cli", "name") == "from-cli" and cell(w, "from-cli", "preset") == "tiny"
+
+
+def test_a_run_keeps_its_row_and_its_curve_colour_as_runs_update(qtbot, window, synthetic_file):
+    w = window
+    for name in ("a", "b", "c"):
+        RunDir(w.runs_dir / name).create(preset("tiny").replace(name=name, env_id="toy-maps",
+                                                                data={"dataset": str(synthetic_file)}))
+    w.refresh()
+    order = list(w.runs._paths)
+    click_row(qtbot, w, "a")
+    qtbot.mouseClick(w.runs.table.viewport(), Qt.LeftButton, Qt.ControlModifier,
+                     w.runs.table.visualRect(w.runs.model.index(order.index(str(w.runs_dir / "b")), 0)).center())
+    colours = {p: w.losses.curves[(p, "mse")].opts["pen"].color().name() for p in w.losses.shown}
+    assert len(colours) == 2 and len(set(colours.values())) == 2
+    # "a" trains (its status and metrics files change): its row stays where it was
+    with qtbot.waitSignal(w.run_finished, timeout=60_000):
+        w.start_training(str(w.runs_dir / "a"), cfg=RunDir(w.runs_dir / "a").config().replace(
+            vae={"steps": 3}, ddpm={"steps": 3}))
+    w.refresh()
+    assert w.runs._paths == order
+    second = list(colours)[1]                  # drawn second beside the other, then alone: the same colour
+    click_row(qtbot, w, second.rsplit("/", 1)[-1])
+    assert w.losses.shown == [second] and w.losses.curves[(second, "mse")].opts["pen"].color().name() == \
+        colours[second]
