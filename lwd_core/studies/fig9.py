@@ -49,6 +49,7 @@ METHODS = {"LWD": "lwd", "DP": "diffusion_policy"}          # label -> the evalu
 CONDITIONS = {"clean": False, "perturbed": True}
 DEMOS = {"full": 200, "quick": 4}
 OBSERVATIONS = {"keypoints": "pusht", "state": "pusht-5d"}      # --obs -> the env id the runs train and play on
+DIAGNOSIS_HORIZON = 8                                            # where the LWD diagnosis runs closed-loop
 FLOOR = "hold still"                                             # the suite's reference every score is read against
 QUICK_STEPS, QUICK_EVAL_STEPS = 40, 60
 # the paper's reading of its Fig. 9 (no table is printed): DP is best at H_a = 16, LWD at 8, and at about a 25%
@@ -96,6 +97,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
     data = yield from ensure_data(a.out, "pusht", ccfg, a.workers, "PushT demonstrations")
     points: list[dict] = []
     floors: list[dict] = []
+    diagnosis: list[dict] = []
     n_obs = preset("pusht-dp").baseline.n_obs
     train_s: dict[str, float] = {}
     total = a.seeds * len(conditions) * len(horizons) * len(METHODS)
@@ -106,6 +108,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
                                                            a.cancel)):
                 return (yield from _stopped())
             train_s[name] = train_s.get(name, 0.0) + train_seconds(RunDir(a.out / f"{name}-s{seed}"))
+        diagnosis.append((yield from diagnose(a, a.out / f"lwd-s{seed}", seed)))
         for cond, perturb in conditions.items():
             yield StudyEvent(f"evaluating the '{FLOOR}' floor ({cond}, seed {seed})", stage=f"fig9 floor {cond}")
             ref: dict = {}
@@ -134,7 +137,7 @@ def run(a: StudyArgs) -> Iterator[Any]:
                     yield StudyPoint("fig9", {**aggregate(points, horizons, list(conditions), floors),
                                               "out": str(a.out)}, len(points), total)
     res = aggregate(points, horizons, list(conditions), floors)
-    res.update(study="fig9", quick=bool(a.quick), seeds=a.seeds, episodes=points[0]["episodes"],
+    res.update(study="fig9", quick=bool(a.quick), diagnosis=diagnosis, seeds=a.seeds, episodes=points[0]["episodes"],
                observation=a.options.get("obs", "keypoints"),
                train_seconds=train_s, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
                dp_models={f"dp{dp_horizon(h, n_obs)}": [x for x in horizons if dp_horizon(x, n_obs) ==
@@ -143,6 +146,25 @@ def run(a: StudyArgs) -> Iterator[Any]:
     md = markdown(res)
     files = write_report(a.out, "fig9", res, md, figure(res))
     return StudyResult(True, files, md)
+
+
+def diagnose(a: StudyArgs, run_dir: Path, seed: int) -> Iterator[Any]:
+    """Which part of LWD misses, for one seed's run: the generated policies' action error near the goal (px), of
+    the training windows' own latents decoded by the VAE against policies the diffusion model samples for the
+    windows' first states; and the closed-loop score at DIAGNOSIS_HORIZON when every re-sample is replaced by the
+    latent of the training window that starts nearest the current state (the VAE and the demonstrations alone)."""
+    from ..methods.lwd.inference import TrainedLWD
+    from ..methods.lwd.precision import run_precision
+    yield StudyEvent(f"diagnosing LWD (seed {seed}): VAE against diffusion samples", stage="fig9 diagnosis")
+    out: dict = {"seed": seed, "precision": run_precision(TrainedLWD(run_dir), samples=2 if a.quick else 4)}
+    h = DIAGNOSIS_HORIZON
+    path = run_dir / "eval" / f"diagnosis-h{h}-nearest-window.json"
+    ev = yield from cancellable(cached_eval(run_dir, eval_config(a, seed, h, False), ("vae_train",), path,
+                                            a.workers), a.cancel)
+    if ev is not None:
+        pc = next(iter(ev["methods"]["vae_train"]["per_condition"].values()))
+        out["nearest_window"] = {"horizon": h, "score": float(pc["score"]), "success": float(pc["success"])}
+    return out
 
 
 def _stopped() -> Iterator[Any]:
@@ -260,6 +282,16 @@ def markdown(res: dict) -> str:
         per = ", ".join(f"H_a={h}: LWD {v['LWD']:.2f} vs DP {v['DP']:.2f}" for h, v in r["per_horizon"].items())
         lines.append(f"- Perturbed success at H_a >= 32 ({per}; target: LWD above DP) -> "
                      f"{'met' if r['met'] else 'missed'}")
+    for d in res.get("diagnosis", []):
+        pr = d.get("precision") or {}
+        if "vae" in pr and "diffusion" in pr:
+            lines.append(f"- LWD's action error near the goal (seed {d['seed']}): the VAE decoding the training "
+                         f"windows' latents {pr['vae']['near_goal_rmse_px']:.1f} px RMS, policies the diffusion "
+                         f"model samples for the same first states {pr['diffusion']['near_goal_rmse_px']:.1f} px")
+        nw = d.get("nearest_window")
+        if nw:
+            lines.append(f"- LWD with the nearest training window's latent instead of a diffusion sample, H_a = "
+                         f"{nw['horizon']}: score {nw['score']:.3f}, success {nw['success']:.2f}")
     ts = res.get("train_seconds", {})
     if ts:
         lines.append("- Training time, all seeds: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in ts.items()))

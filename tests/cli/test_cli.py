@@ -422,7 +422,12 @@ def test_reproduce_fig9_quick_then_resume_reuses_everything(tmp_path):
     # quick runs rarely succeed: both success curves may lie on 0, one over the other
     assert pixels_of(success, "tab:blue") + pixels_of(success, "tab:orange") > 50
     assert res["floor"]["clean"]["score"] < 0.5 and pixels_of(score, "gray") > 50      # the hold-still floor
-    assert "H_a" in (out / "fig9.md").read_text()
+    md = (out / "fig9.md").read_text()
+    assert "H_a" in md
+    # which part of LWD misses: VAE against diffusion samples near the goal, and the nearest-window oracle
+    d = res["diagnosis"][0]
+    assert d["precision"]["vae"]["all_rmse_px"] > 0 and d["precision"]["diffusion"]["all_rmse_px"] > 0
+    assert 0 <= d["nearest_window"]["score"] <= 1 and "nearest training window" in md
     evals = sorted(out.glob("*-s0/eval/fig9-*.json"))
     assert len(evals) == 12
     stamps = [p.stat().st_mtime_ns for p in evals]

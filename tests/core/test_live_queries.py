@@ -74,3 +74,27 @@ def test_diffusion_policy_queries_only_live_episodes(h_a):
     batch = DPBatch(m, 0, 2, seed=0, n_action=h_a)
     want = roll(batch, h_a)
     assert batch.queries.tolist() == want
+
+
+def test_nearest_window_oracle_decodes_the_training_latent_of_the_nearest_first_state(state_conditioned_run):
+    """vae_train with an action horizon re-chooses, every H_a steps, the latent of the training window whose first
+    state is nearest: a training window's own first state gives back its own latent, a slightly moved one too, and
+    these choices are not diffusion queries."""
+    import torch
+
+    from lwd_core.methods.lwd.inference import ResampledBatch, TrainedLWD
+    lwd = TrainedLWD(state_conditioned_run)
+    lat = lwd.latents
+    pick = torch.tensor([0, len(lat["mu"]) // 2, len(lat["mu"]) - 1])
+    first = lat["init_obs"][pick].numpy()
+    same = lat["init_obs"][pick[:, None]] == lat["init_obs"][None]        # windows sharing a first state
+    for i in range(len(pick)):
+        cid = int(lat["label"][pick[i]])
+        got = lwd.nearest_latents(cid, first[i:i + 1] + 1e-4)[0]
+        hits = torch.nonzero(same[i].all(-1) & (lat["label"] == cid)).flatten()
+        assert any(torch.equal(got, lat["mu"][j]) for j in hits), i
+    batch = lwd.batch_policy("vae_train", 0, len(LENGTHS), EvalConfig(action_horizon=4), 0, None)
+    assert isinstance(batch, ResampledBatch) and batch.nearest
+    want_q = roll(batch, 4)
+    assert batch.queries.tolist() == want_q
+    assert "diffusion_queries_per_episode" not in lwd.extra_metrics([(0, batch)])

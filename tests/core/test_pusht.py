@@ -254,3 +254,13 @@ def test_lwd_training_records_the_near_goal_action_error_in_pixels(tmp_path):
         se = (lwd.vae.act(lwd.vae.decode(mu), o) - a).pow(2).mean(-1).numpy()
     want = float(np.sqrt(se[near[rows]].mean())) * 256
     assert last["near_goal_rmse_px"] == pytest.approx(want, rel=1e-4)
+    # which part misses: the VAE part is the error just logged; the diffusion part, with every sample replaced by
+    # the latent of the window starting at that very state, must give the VAE's error back
+    from lwd_core.methods.lwd.precision import run_precision
+    full = TrainedLWD(tmp_path / "run")
+    pr = run_precision(full, samples=2)
+    assert pr["vae"]["near_goal_rmse_px"] == pytest.approx(want, rel=1e-4)
+    assert pr["diffusion"]["near_goal_rmse_px"] > 0
+    full.sample_latents = lambda cond, sampler, steps, init_obs=None, generator=None: full.nearest_latents(0, init_obs)
+    again = run_precision(full, samples=2)
+    assert again["diffusion"] == pytest.approx(again["vae"], rel=1e-4)

@@ -39,10 +39,12 @@ class ResampledBatch:
     """B closed-loop policies re-generated every H_a steps (paper §3.3, Fig. 9): at steps 0, H_a, 2 H_a, ... one
     batched diffusion query samples a latent for each live episode's current state, the VAE decodes it, and that
     policy acts alone until the next query. Finished episodes are not re-sampled. `queries` (n,) counts each
-    episode's diffusion queries, ceil(length / H_a); `latents` holds the first ones (for the novelty measure)."""
+    episode's diffusion queries, ceil(length / H_a); `latents` holds the first ones (for the novelty measure).
+    `nearest=True` replaces the diffusion query by the latent of the training window whose first state is nearest
+    the current one: the VAE's decoding alone, the oracle that tells a VAE miss from a diffusion miss."""
 
-    def __init__(self, trained: "TrainedLWD", cid: int, n: int, ecfg: EvalConfig, seed: int):
-        self.trained, self.cid, self.n, self.ecfg = trained, cid, n, ecfg
+    def __init__(self, trained: "TrainedLWD", cid: int, n: int, ecfg: EvalConfig, seed: int, nearest: bool = False):
+        self.trained, self.cid, self.n, self.ecfg, self.nearest = trained, cid, n, ecfg, nearest
         self.horizon = int(ecfg.action_horizon)
         self.gen = torch.Generator().manual_seed(seed)
         self.t = 0
@@ -54,11 +56,15 @@ class ResampledBatch:
         live = np.ones(self.n, bool) if live is None else np.asarray(live, bool)
         if self.t % self.horizon == 0 and live.any():
             idx = np.flatnonzero(live)                                          # (k,) episodes still running
-            z = self.trained.sample_latents(np.full(len(idx), self.cid), self.ecfg.sampler, self.ecfg.ddim_steps,
-                                            init_obs=obs[idx], generator=self.gen)
+            if self.nearest:
+                z = self.trained.nearest_latents(self.cid, obs[idx])
+            else:
+                z = self.trained.sample_latents(np.full(len(idx), self.cid), self.ecfg.sampler,
+                                                self.ecfg.ddim_steps, init_obs=obs[idx], generator=self.gen)
             new = self.trained.policy_batch(self.trained.decode(z))
             self.policies = new if self.policies is None else self.policies.with_rows(idx, new)
-            self.latents = z if self.latents is None else self.latents
+            if self.latents is None and not self.nearest:      # novelty measures diffusion samples only
+                self.latents = z
             self.queries[idx] += 1
         self.t += 1
         return self.policies.act(obs)
@@ -169,6 +175,22 @@ class TrainedLWD:
         return self.latents["mu"], self.latents["label"]
 
 
+    def nearest_latents(self, cid: int, obs: np.ndarray) -> torch.Tensor:
+        """obs (k, obs_dim) -> (k, latent_dim): for each state, the latent (posterior mean) of this condition's
+        training window whose first state is nearest it, distances in units of each dimension's spread over those
+        first states (so a keypoint in pixels and an angle weigh alike)."""
+        if self.latents is None or "init_obs" not in self.latents:
+            raise RunError(f"{self.run.path}: its latents.safetensors has no windows' first states")
+        mu, label = self.training_latents()
+        keep = label == cid
+        if not keep.any():
+            raise LWDError(f"{self.run.path}: no training windows of condition {self.label_names[cid]!r}")
+        first = self.latents["init_obs"].float()
+        scale = first.std(0).clamp_min(1e-3)
+        q = torch.as_tensor(np.asarray(obs, np.float32)) / scale                     # (k, obs_dim)
+        d = torch.cdist(q, first[keep] / scale)                                       # (k, windows of cid)
+        return mu[keep][d.argmin(1)]
+
     def training_latents_of(self, cid: int, n: int) -> torch.Tensor:
         """n latents (posterior means) of this condition's training windows, in dataset order, cycled when the
         condition has fewer than n windows."""
@@ -200,6 +222,8 @@ class TrainedLWD:
             for i, d in enumerate(demos):
                 O[i, :len(d["obs"])], A[i, :len(d["act"])], M[i, :len(d["obs"])] = d["obs"], d["act"], 1
             return GeneratedBatch(self.policy_batch(self.decode(self.encode(O, A, M))))
+        if kind == "vae_train" and ecfg.action_horizon > 0 and self.cfg.ddpm.state_condition:
+            return ResampledBatch(self, cid, n, ecfg, seed, nearest=True)
         if kind == "vae_train":
             return GeneratedBatch(self.policy_batch(self.decode(self.training_latents_of(cid, n))))
         raise LWDError(f"unknown LWD policy kind {kind!r}; choose from "
@@ -229,7 +253,7 @@ class TrainedLWD:
         """Novelty of the sampled latents: (condition id, GeneratedBatch) pairs of the "lwd" kind; with re-sampling,
         also the diffusion queries per episode."""
         out = {}
-        resampled = [b for _, b in batches if isinstance(b, ResampledBatch)]
+        resampled = [b for _, b in batches if isinstance(b, ResampledBatch) and not b.nearest]
         if resampled:
             out["diffusion_queries_per_episode"] = float(np.mean(np.concatenate([b.queries for b in resampled])))
             out["action_horizon"] = resampled[0].horizon

@@ -36,8 +36,44 @@ class PrecisionProbe:
         mu, _ = vae.encode(self.obs, self.act, self.masks["all"])
         se = (vae.act(vae.decode(mu), self.obs) - self.act).pow(2).mean(-1)     # (P, L)
         vae.train(was)
-        return {f"{name}_rmse_{self.unit}": float((se * m).sum() / m.sum().clamp_min(1)) ** 0.5 * self.scale
-                for name, m in self.masks.items()}
+        return self._rmse(se)
+
+    @torch.no_grad()
+    def measure_sampled(self, trained, samples: int = 4, seed: int = 0) -> dict[str, float]:
+        """The same error for policies the diffusion model samples for each window's first state (a trained
+        state-conditioned LWD, inference.TrainedLWD), `samples` per window: beside measure(), it tells a VAE that
+        cannot decode precisely from a diffusion model that does not sample the precise latents."""
+        P = len(self.obs)
+        first = self.obs[:, 0].cpu().numpy().repeat(samples, 0)                           # (P*S, obs_dim)
+        z = trained.sample_latents(np.zeros(P * samples, np.int64), "ddim", trained.cfg.eval.ddim_steps,
+                                   init_obs=first, generator=torch.Generator().manual_seed(seed))
+        obs = self.obs.cpu().repeat_interleave(samples, 0)
+        se = (trained.vae.act(trained.decode(z), obs) - self.act.cpu().repeat_interleave(samples, 0)).pow(2)
+        return self._rmse(se.mean(-1).view(P, samples, -1).mean(1))                  # (P, L), mean over samples
+
+    def _rmse(self, se: torch.Tensor) -> dict[str, float]:
+        return {f"{name}_rmse_{self.unit}": float((se * m.to(se.device)).sum() / m.sum().clamp_min(1)) ** 0.5
+                * self.scale for name, m in self.masks.items()}
+
+
+def run_precision(trained, samples: int = 4) -> dict[str, dict[str, float]] | None:
+    """Which part of a trained state-conditioned LWD run misses, on its own probe windows: {"vae": the windows'
+    own decoded latents, "diffusion": policies sampled for their first states}, each {name_rmse_unit: ...}; None
+    when the suite has no precision steps."""
+    from ...data.sources import load_source
+    from ...data.windows import make_windows
+    from ...envs.registry import as_suite_sees_it
+    cfg, meta = trained.cfg, trained.meta
+    ds = as_suite_sees_it(load_source(meta["dataset"]), trained.env_id)
+    win = make_windows(ds, cfg.data.window, cfg.data.stride, cfg.data.short_episodes, cfg.data.use_action_labels,
+                       episodes=np.asarray(meta["train_episodes"]))
+    probe = precision_probe(ds, win, trained.env_id, "cpu", cfg.seed)
+    if probe is None:
+        return None
+    out = {"vae": probe.measure(trained.vae)}
+    if trained.diffusion is not None and cfg.ddpm.state_condition:
+        out["diffusion"] = probe.measure_sampled(trained, samples)
+    return out
 
 
 def precision_probe(ds: Dataset, win: Windows, env_id: str, device, seed: int = 0) -> PrecisionProbe | None:
