@@ -15,3 +15,12 @@ class ConfigError(LWDError, ValueError):
 
 class RunError(LWDError):
     """A run directory is missing, incomplete or inconsistent."""
+
+
+class Interrupted(LWDError):
+    """The work was stopped from outside (Ctrl-C, SIGTERM), not by a fault. `how` says by what, e.g. "SIGTERM to an
+    environment worker process"; `signum` is the signal, where known."""
+
+    def __init__(self, how: str, signum: int | None = None):
+        super().__init__(f"interrupted by {how}")
+        self.how, self.signum = how, signum

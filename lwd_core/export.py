@@ -1,6 +1,7 @@
 """Standalone generated policies: safetensors weights + a JSON spec, runnable with numpy alone."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,20 @@ from .errors import LWDError
 from .policy_file import load_policy, save_policy
 
 
+@dataclass(frozen=True)
+class MLPWeights:
+    """A feed-forward policy as plain arrays, for exporters (onnx_export.py):
+    a = out(act(... act(((s - obs_mean) * obs_inv_std) @ W_1 + b_1) ...) @ W_n + b_n), out tanh or identity."""
+    layers: list[tuple[np.ndarray, np.ndarray]]    # [(W (in, out), b (out,)), ...], float32
+    obs_mean: np.ndarray                           # (obs_dim,)
+    obs_inv_std: np.ndarray                        # (obs_dim,)
+    activation: str                                # between layers, e.g. "relu"
+    tanh_output: bool
+
+
 class NumpyMLPPolicy:
     """pi(s) = out(W_n relu(... relu(W_1 (s - mean)/std + b_1) ...) + b_n); out is tanh or identity."""
+    activation = "relu"          # what act() applies between layers, as models/policy.py's functional policy does
 
     def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], obs_mean: np.ndarray, obs_std: np.ndarray,
                  tanh_output: bool = True):
@@ -36,13 +49,16 @@ class NumpyMLPPolicy:
                 np.maximum(h, 0.0, out=h)
         return np.tanh(h) if self.tanh_output else h
 
+    def mlp_weights(self) -> MLPWeights:
+        return MLPWeights(self.layers, self.mean, self.inv_std, self.activation, self.tanh_output)
+
     def save(self, path: str | Path, extra: dict | None = None) -> None:
         tensors = {"obs_mean": self.mean, "obs_std": (1.0 / self.inv_std).astype(np.float32)}
         for i, (W, b) in enumerate(self.layers):
             tensors[f"W{i}"] = np.ascontiguousarray(W.T)
             tensors[f"b{i}"] = b
         save_policy(path, tensors, {"kind": "generated_mlp", "n_layers": len(self.layers),
-                                    "tanh_output": self.tanh_output, "activation": "relu",
+                                    "tanh_output": self.tanh_output, "activation": self.activation,
                                     "obs_dim": int(self.mean.size), "act_dim": int(self.layers[-1][1].size),
                                     "n_params": self.n_params, **(extra or {})})
 

@@ -6,17 +6,23 @@ process itself while the other workers step theirs, so N workers are N - 1 spawn
 core waits on a process that only relays messages. Every episode is seeded on its own, so results do not depend on
 the number of workers. Workers are spawned, not forked: the parent may hold torch threads or a Qt event loop.
 
+Workers ignore Ctrl-C. A terminal sends SIGINT to the whole process group, and the main process alone decides what
+it means (stop now, or finish the step first), then closes its workers; a worker that died of it would make the
+main process report a dead worker instead of an interruption.
+
 One batch may mix conditions (evaluation steps every condition's episodes at once), and episodes are dealt to the
 shards in turn rather than in blocks: fewer, larger messages per control step, and no shard left holding only the
 slow tasks."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
+import threading
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import LWDError
+from ..errors import Interrupted, LWDError
 from ..types import EnvSuite
 
 
@@ -72,6 +78,7 @@ class _Shard:
 
 
 def _worker(conn, suite: EnvSuite) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # already so when the pool was made in the main thread
     shard = _Shard(suite)
     try:
         while True:
@@ -86,6 +93,37 @@ def _worker(conn, suite: EnvSuite) -> None:
         pass
     finally:
         shard.close()
+
+
+def _start_ignoring_sigint(proc) -> None:
+    """Start a worker with SIGINT ignored from its first instruction (a spawned interpreter keeps an ignored SIGINT
+    ignored), so a Ctrl-C while it imports cannot kill it either. Only the main thread may change a signal handler;
+    a pool made in another thread (the app's) leaves it to _worker. A Ctrl-C during start() itself is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        proc.start()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc.start()
+    finally:
+        signal.signal(signal.SIGINT, old if old is not None else signal.default_int_handler)
+
+
+def _death(proc) -> LWDError:
+    """Why a worker's pipe closed: a signal from outside (SIGTERM or SIGHUP to the process group, say) is an
+    interruption, anything else a dead worker."""
+    proc.join(timeout=5)
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:                         # a real-time signal, say
+            name = f"signal {-code}"
+        if -code in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            return Interrupted(f"{name} to an environment worker process", -code)
+        hint = ", perhaps for lack of memory" if -code == signal.SIGKILL else ""
+        return LWDError(f"an environment worker process died (killed by {name}{hint})")
+    return LWDError("an environment worker process died" + (f" (exit code {code})" if code is not None else ""))
 
 
 class EnvPool:
@@ -103,7 +141,7 @@ class EnvPool:
             for _ in range(self.workers - 1):
                 a, b = ctx.Pipe()
                 p = ctx.Process(target=_worker, args=(b, suite), daemon=True)
-                p.start()
+                _start_ignoring_sigint(p)
                 self._procs.append(p)
                 self._conns.append(a)
 
@@ -117,15 +155,19 @@ class EnvPool:
         """Run cmd on the given shards (default: all), each with its own arguments, and gather the answers in shard
         order: the workers' shards are sent first, then shard 0 runs here while they work."""
         shards = list(range(self.workers)) if shards is None else shards
-        remote = [(self._conns[i - 1], args) for i, args in zip(shards, per_shard) if i > 0]
-        for c, args in remote:
-            c.send((cmd, args))
+        remote = [i for i in shards if i > 0]
+        for i, args in zip(shards, per_shard):
+            if i > 0:
+                try:
+                    self._conns[i - 1].send((cmd, args))
+                except OSError:                   # BrokenPipeError: it died since the last call
+                    raise _death(self._procs[i - 1]) from None
         out = [getattr(self._local, cmd)(*per_shard[0])] if shards and shards[0] == 0 else []
-        for c, _ in remote:
+        for i in remote:
             try:
-                status, value = c.recv()
-            except EOFError:
-                raise LWDError("an environment worker process died") from None
+                status, value = self._conns[i - 1].recv()
+            except EOFError:                      # it died during this call
+                raise _death(self._procs[i - 1]) from None
             if status == "error":
                 raise LWDError(f"environment worker: {value}")
             out.append(value)

@@ -7,12 +7,21 @@ import dataclasses
 import json
 import signal
 import sys
-from typing import Any, Iterator
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TextIO
 
 from tqdm import tqdm
 
 from lwd_core.config import RunConfig, preset, preset_names
 from lwd_core.errors import ConfigError, DatasetError, LWDError
+
+from .progress import progress_bar
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so that the command unwinds as from Ctrl-C (worker processes
+    closed, no half-written file) and says it was interrupted, instead of vanishing without a word."""
 
 
 class CancelFlag:
@@ -27,7 +36,7 @@ class CancelFlag:
     def install(self) -> "CancelFlag":
         def handler(signum, frame):
             if self.set:
-                raise KeyboardInterrupt
+                raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
             self.set = True
             print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
         signal.signal(signal.SIGINT, handler)
@@ -35,11 +44,30 @@ class CancelFlag:
         return self
 
 
-def drive(gen: Iterator[Any], desc: str = "") -> Any:
-    """Iterate any lwd_core generator with progress bars and return its return value.
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While active, SIGTERM raises Terminated in the main thread. Only the main thread may set a signal handler;
+    elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def drive(gen: Iterator[Any], desc: str = "", file: TextIO | None = None,
+          clock: Callable[[], float] | None = None) -> Any:
+    """Iterate any lwd_core generator with progress (progress.py: bars on a terminal, plain lines every few seconds
+    on a pipe or file, written to `file`, default stderr) and return its return value.
 
     Training steps get one bar per phase, collection and evaluation one bar per stage; messages are printed above
-    the bars."""
+    the bars. The postfix is set without a redraw before each update, so an update is drawn once, not twice."""
     bar, kind, stage, status = None, None, desc, None
 
     def close():
@@ -57,17 +85,19 @@ def drive(gen: Iterator[Any], desc: str = "") -> Any:
             if hasattr(rec, "step") and hasattr(rec, "losses"):                 # a training step
                 if kind != ("train", rec.phase):
                     close()
-                    bar, kind = tqdm(total=rec.total, desc=f"{stage} {rec.phase}".strip(), unit="step",
-                                     initial=rec.step - 1), ("train", rec.phase)
+                    bar = progress_bar(rec.total, f"{stage} {rec.phase}".strip(), "step", rec.step - 1, file, clock)
+                    kind = ("train", rec.phase)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in rec.losses.items() if k != "kl"}, refresh=False)
                 bar.update(rec.step - bar.n)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in rec.losses.items() if k != "kl"})
             elif hasattr(rec, "done") and hasattr(rec, "total"):                 # collection or evaluation
                 if kind != ("count", stage):
                     close()
-                    bar, kind = tqdm(total=rec.total, desc=stage or "progress",
-                                     unit="ep" if hasattr(rec, "episode") else "cond"), ("count", stage)
+                    bar = progress_bar(rec.total, stage or "progress", "ep" if hasattr(rec, "episode") else "cond",
+                                       0, file, clock)
+                    kind = ("count", stage)
+                bar.set_postfix(cond=rec.condition, **({"method": rec.method} if hasattr(rec, "method") else {}),
+                                refresh=False)
                 bar.update(rec.done - bar.n)
-                bar.set_postfix(cond=rec.condition, **({"method": rec.method} if hasattr(rec, "method") else {}))
             elif not hasattr(rec, "message"):                                   # data for live views only
                 continue
             else:                                                                # a phase or study message

@@ -7,7 +7,9 @@ from pathlib import Path
 from lwd_core.config import EvalConfig
 from lwd_core.errors import ConfigError, RunError
 
-from .common import add_workers, drive, format_table
+from .common import add_workers, drive, format_table, sigterm_interrupts
+
+ACTIVITY = "evaluation"          # "lwd-studio: evaluation interrupted by Ctrl-C"
 
 
 def add_parser(sub) -> None:
@@ -78,7 +80,8 @@ def run(a) -> int:
              "--action-horizon (the run's default)",
              "perturb": "--perturb" if a.perturb else "--perturb (the run's default)"}
     res: dict = {}
-    drive(evaluate_run(a.run_dir, ecfg, conds, kinds, a.workers or None, result=res, names=names), desc="eval")
+    with sigterm_interrupts():                       # results are written only once every episode has run
+        drive(evaluate_run(a.run_dir, ecfg, conds, kinds, a.workers or None, result=res, names=names), desc="eval")
     print(format_table(res, kind_labels()))
     if a.json:
         _write(a.json, res, "--json")

@@ -1,5 +1,6 @@
 """`lwd-studio sample RUN_DIR --condition NAME --out POLICY.safetensors`: one policy of a trained run of any method,
-as one policy file (policy_file.py; LWD's generated policies run with numpy alone)."""
+as one policy file (policy_file.py; LWD's generated policies run with numpy alone). `export` (export.py) samples
+through the same path."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,11 +8,10 @@ from pathlib import Path
 from lwd_core.errors import ConfigError
 
 
-def add_parser(sub) -> None:
-    s = sub.add_parser("sample", help="sample one policy of a trained run and write it as a standalone policy file")
+def add_sampling_options(s) -> None:
+    """The options that pick which policy of a run is sampled: shared by `sample` and `export`."""
     s.add_argument("run_dir", type=Path)
     s.add_argument("--condition", required=True)
-    s.add_argument("--out", required=True, type=Path, help="policy file (.safetensors; a .json spec goes beside)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--sampler", choices=["ddim", "ddpm"], default=None,
                    help="diffusion sampler, for methods that sample with one (default: the run's own)")
@@ -20,12 +20,18 @@ def add_parser(sub) -> None:
                         "(default: the first held-out evaluation seed)")
 
 
-def run(a) -> int:
+def add_parser(sub) -> None:
+    s = sub.add_parser("sample", help="sample one policy of a trained run and write it as a standalone policy file")
+    add_sampling_options(s)
+    s.add_argument("--out", required=True, type=Path, help="policy file (.safetensors; a .json spec goes beside)")
+
+
+def sampled_policy(a) -> tuple[object, object, dict]:
+    """(policy, the trained run, where the policy came from) for the options of add_sampling_options, through the
+    method registry: any method's run, LWD's sampled from its diffusion model."""
     from lwd_core.envs.registry import get_suite
     from lwd_core.methods.registry import load_trained, sample_policy
     from lwd_core.seeds import suite_start_seed
-    if a.out.suffix != ".safetensors":
-        raise ConfigError(f"--out must end in .safetensors, got {a.out.name}")
     trained = load_trained(a.run_dir)
     trained.condition_id(a.condition)
 
@@ -40,7 +46,23 @@ def run(a) -> int:
             env.close()
     pol = sample_policy(trained, a.condition, a.seed, a.sampler, first_obs)
     info = {"condition": a.condition, "run": str(a.run_dir), "env_id": trained.env_id, "seed": a.seed}
-    pol.save(a.out, {**info, "sampler": a.sampler} if a.sampler else info)
+    return pol, trained, {**info, "sampler": a.sampler} if a.sampler else info
+
+
+def check_out(out: Path, suffix: str) -> None:
+    """Checked before sampling, which can take a while."""
+    if out.suffix != suffix:
+        raise ConfigError(f"--out must end in {suffix}, got {out.name}")
+
+
+def write_policy_file(pol, trained, info: dict, out: Path) -> None:
+    pol.save(out, info)
     n = getattr(pol, "n_params", trained.n_params)
-    print(f"wrote {a.out} and {a.out.with_suffix('.json')} ({n} parameters, condition {a.condition})")
+    print(f"wrote {out} and {out.with_suffix('.json')} ({n} parameters, condition {info['condition']})")
+
+
+def run(a) -> int:
+    check_out(a.out, ".safetensors")
+    pol, trained, info = sampled_policy(a)
+    write_policy_file(pol, trained, info, a.out)
     return 0
