@@ -78,7 +78,8 @@ def run_configs(a: StudyArgs, data: Path, seed: int, horizons: tuple[int, ...]) 
         if a.quick:
             cfg = cfg.replace(vae={"steps": QUICK_STEPS, "encoder_hidden": [128]}, log_every=5,
                               ddpm={"steps": QUICK_STEPS, "hidden": 128, "n_blocks": 1},
-                              baseline={"steps": QUICK_STEPS // 4, "batch_size": 32})
+                              baseline={"steps": QUICK_STEPS // 4, "batch_size": 32, "dp_size": "small",
+                                        "ddim_steps": 10})
         out[name] = cfg
     return out
 

@@ -221,3 +221,29 @@ def test_checkpoints_from_before_ema_still_evaluate_and_refuse_to_resume(tmp_pat
     assert torch.equal(dp.model.sample(hist, task, 3, g()), old.sample(hist, task, 3, g()))
     with pytest.raises(RunError, match="before EMA.*cannot be resumed"):
         list(train_run(str(tmp_path / "run"), resume=True))
+
+
+@pytest.mark.parametrize("steps", [None, 10])
+def test_samplers_follow_the_forward_marginals_of_a_point_mass(steps):
+    """The full DDPM chain (Chi et al.'s PushT inference, ddim_steps=0) and DDIM, given the exact noise of a
+    one-point data distribution, eps = (x_t - sqrt(abar_t) x0) / sqrt(1 - abar_t): every x_t they visit is
+    distributed as q(x_t | x0) = N(sqrt(abar_t) x0, (1 - abar_t) I), and they end on x0 (worked out from the
+    forward process, not from the samplers)."""
+    m = DiffusionPolicyModel(DPSpec(3, 2, 1, "small", horizon=8, n_obs=2, n_action=4))
+    x0 = torch.linspace(-0.8, 0.6, 16).view(1, 8, 2)                                  # inside the clip range
+    seen = {}
+
+    def true_eps(x_t, t, cond):
+        ab = m.alpha_bar[t].view(-1, 1, 1)
+        seen[int(t[0])] = x_t.clone()
+        return (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
+    m.unet.forward = true_eps
+    n = 4000
+    out = m._sample(torch.zeros(n, 2, 3), torch.zeros(n, dtype=torch.long), steps, torch.Generator().manual_seed(0))
+    assert out.shape == (n, 8, 2) and torch.allclose(out, x0.expand(n, -1, -1), atol=1e-4)
+    late = sorted(seen)[: len(seen) // 2]                     # the steps nearest the data, where errors would show
+    for t in late[1:]:
+        ab = float(m.alpha_bar[t])
+        mean, std = seen[t].mean(0), seen[t].std(0)
+        assert torch.allclose(mean, ab ** 0.5 * x0[0], atol=4 * (1 - ab) ** 0.5 / n ** 0.5 + 1e-4), t
+        assert torch.allclose(std, torch.full_like(std, (1 - ab) ** 0.5), rtol=0.08, atol=1e-4), t
