@@ -5,7 +5,11 @@ What a run directory promises (tests in tests/core/test_run_dir.py and tests/cor
 - status.json names the training process (pid, host) and its heartbeat, so a reader can tell a live run from
   one whose process died ("interrupted": resumable);
 - metrics.jsonl holds each logged step of each phase once, up to the last checkpoint of the phase in progress;
-- dataset.json holds the dataset's absolute path and content hash, which resume and evaluation check."""
+- dataset.json holds the dataset's absolute path and content hash, which resume and evaluation check;
+- at most one trainer writes it at a time, across processes and threads: a trainer holds an exclusive lock on
+  .trainer.lock in it while it trains (RunDir.lock), which the kernel drops when the trainer dies, even by SIGKILL,
+  so a crashed trainer never blocks its resume. status.json's heartbeat still guards a run trained on another host
+  whose file system does not share locks."""
 from __future__ import annotations
 
 import json
@@ -14,6 +18,11 @@ import socket
 import time
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:                    # not POSIX: status.json's liveness check alone guards a run
+    fcntl = None
 
 from .config import RunConfig
 from .data.sources import absolute_spec, spec_exists, spec_fingerprint, spec_label
@@ -24,6 +33,11 @@ STATUSES = ("created", "running", "finished", "failed", "cancelled")
 INTERRUPTED = "interrupted"            # derived by readers: "running" in the file, but its process is gone
 HEARTBEAT_S = 10.0                     # a running run rewrites status.json at least this often
 STALE_S = 600.0                        # a run on another host whose heartbeat is older than this is interrupted
+LOCK_NAME = ".trainer.lock"
+
+
+class RunBusy(RunError):
+    """Another trainer holds the run: nothing of the run may be written by the one refused."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -57,6 +71,7 @@ class RunDir:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._pending: RunConfig | None = None     # create(..., defer=True): written on the first write
+        self._lock = None                            # the open lock file while this object trains the run
 
     # layout
     config_path = property(lambda self: self.path / "config.json")
@@ -102,14 +117,22 @@ class RunDir:
     def materialize(self) -> None:
         """Write a deferred new run's folder, config and dataset record now (nothing if not deferred)."""
         if self._pending is not None:
-            self._write_new(self._pending)
+            self._write_new(self._pending, lock=True)
 
-    def _write_new(self, cfg: RunConfig) -> None:
-        self._pending = None
+    def _write_new(self, cfg: RunConfig, lock: bool = False) -> None:
+        """lock: a trainer's first write (materialize); two new trainings of one folder, and the second is refused
+        before it writes anything."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
+            self._pending = None
             raise RunError(f"{self.path}: cannot create the run directory ({e.strerror or e})") from None
+        if lock:
+            self.lock()
+            if self.started():              # another trainer made and trained it after this one looked
+                self.release()
+                raise RunBusy(f"{self.path}: another trainer started this run meanwhile; resume it instead")
+        self._pending = None
         atomic_write_json(self.config_path, cfg.to_dict())
         if cfg.data.dataset and spec_exists(cfg.data.dataset):
             self.record_dataset(cfg.data.dataset)
@@ -190,13 +213,38 @@ class RunDir:
 
     def claim(self) -> None:
         """Before training in this directory: refuse if a live process (this one included: the app trains in
-        threads) is training it, then clean the temp files that a killed writer left behind."""
+        threads) is training it, take its lock, then clean the temp files that a killed writer left behind."""
         st = self.status()
         if st.get("status") == "running" and self.alive(st):
-            raise RunError(f"{self.path}: being trained by process {st.get('pid')} on {st.get('host')}")
+            raise RunBusy(f"{self.path}: being trained by process {st.get('pid')} on {st.get('host')}")
+        self.lock()
         for d in (self.path, self.ckpt_dir, self.eval_dir):
             if d.is_dir():
                 remove_stale_temp_files(d)
+
+    def lock(self) -> None:
+        """Hold the run's trainer lock until release() (or until this object or its process goes): an exclusive
+        flock, so a second trainer is refused whether it is another thread, another process or a Ray worker on
+        this machine, or on another one that shares the folder over a file system with locks (NFSv4 has them)."""
+        if self._lock is not None or fcntl is None:
+            return
+        f = open(self.path / LOCK_NAME, "a")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            st = self.status()
+            who = f"process {st.get('pid')} on {st.get('host')}" if st.get("status") == "running" else "another trainer"
+            raise RunBusy(f"{self.path}: being trained by {who}") from None
+        except OSError:                 # a file system without locks: the heartbeat check is all there is
+            f.close()
+            return
+        self._lock = f
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def append_metrics(self, records: list[dict[str, Any]]) -> None:
         if not records:

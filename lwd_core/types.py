@@ -85,12 +85,13 @@ class TrainedMethod(Protocol):
 
 
 class Study(Protocol):
-    """A paper table or figure: declares its runs, trains and evaluates them, aggregates, writes its report."""
+    """A paper table or figure: declares a plan of its units (data, trainings, evaluations), which an executor
+    runs; then aggregates and writes its report (lwd_core/studies/registry.py: StudySpec)."""
     name: str
     title: str
     options: dict[str, tuple[type, Any, str]]      # extra CLI options: name -> (type, default, help)
 
-    def run(self, args: Any, workers: int) -> Iterator[Any]: ...
+    def run(self, args: Any, executor: Any = None) -> Iterator[Any]: ...
 
 
 Cancel = Callable[[], bool]

@@ -17,6 +17,7 @@ from ..io import atomic_write_bytes, atomic_write_json
 from ..methods.registry import train_run
 from ..runs import RunDir, absolute_dataset
 from ..train.engine import RESUMABLE
+from .plan import Unit, collect_unit
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,17 @@ def ensure_data(out: Path, source: str, cfg: Any, workers: int, what: str = "") 
     return data
 
 
-def ensure_mt10(out: Path, quick: bool, workers: int) -> Iterator[Any]:
-    """The study's MT10 dataset in out/ (the demo's scale, or the smoke scale); returns its path."""
+def data_unit(out: Path, source: str, cfg: Any, workers: int, what: str = "") -> tuple[Unit, Path]:
+    """The unit that collects `source` with `cfg` into out/ (or reuses that file: ensure_data), and the path the
+    dataset has, which the runs' configs name before it exists."""
+    return (collect_unit(f"collect {what or source}", out, source, cfg, workers, what),
+            dataset_file(out, source, cfg))
+
+
+def mt10_unit(out: Path, quick: bool, workers: int) -> tuple[Unit, Path]:
+    """The study's MT10 dataset in out/: the demo's scale, or the smoke scale."""
     cfg = get_collector("mt10").config(**MT10_DATA["quick" if quick else "full"])
-    return (yield from ensure_data(out, "mt10", cfg, workers, "MT10 demonstrations"))
+    return data_unit(out, "mt10", cfg, workers, "MT10 demonstrations")
 
 
 # Settings that do not change what a run learns; a reused run may differ from the requested config in these.

@@ -1,36 +1,31 @@
 """Paper Fig. 7: PCA of the latents of full trajectories and of 50-step snippets, coloured by task."""
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 from ..eval.latents import latent_map
 from ..methods.lwd.inference import TrainedLWD
-from .common import (
-    StudyResult,
-    ensure_mt10,
-    ensure_trained,
-    markdown_table,
-    pyplot,
-    report_table,
-    write_png,
-    write_report,
-)
+from .common import StudyResult, markdown_table, mt10_unit, pyplot, report_table, write_png, write_report
+from .plan import Plan, gpu_share, train_unit
 from .registry import StudyArgs, StudySpec, register_study
 from .vae_runs import VAE_STEPS_OPTION, WINDOWS, vae_config, vae_steps
 
 
-def run(a: StudyArgs) -> Iterator[Any]:
-    plt = pyplot()
+def plan(a: StudyArgs) -> Plan:
     steps = vae_steps(a)
-    a.out.mkdir(parents=True, exist_ok=True)
-    data = yield from ensure_mt10(a.out, a.quick, a.workers)
+    collect, data = mt10_unit(a.out, a.quick, a.workers)
+    units = [collect]
+    for window, tag in WINDOWS.items():
+        units.append(train_unit(f"train xs-w{window}", a.out / f"xs-w{window}",
+                                vae_config(window, "xs", data, a.quick, steps), f"fig7 {tag}", (collect.name,),
+                                a.workers, gpu_share(a.quick)))
+    return Plan("fig7", tuple(units))
+
+
+def finish(a: StudyArgs, plan: Plan, results: dict) -> StudyResult:
+    plt = pyplot()
     summary: dict = {"study": "fig7"}
     files: list[str] = []
     for window, tag in WINDOWS.items():
-        run_dir = a.out / f"xs-w{window}"
-        if not (yield from ensure_trained(run_dir, vae_config(window, "xs", data, a.quick, steps), f"fig7 {tag}")):
-            return StudyResult(False)
-        m = latent_map(TrainedLWD(run_dir, need_diffusion=False))
+        m = latent_map(TrainedLWD(a.out / f"xs-w{window}", need_diffusion=False))
         fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
         for ax, (i, j) in zip(axes, ((0, 1), (2, 3))):
             if max(i, j) >= m.coords.shape[1]:
@@ -54,5 +49,5 @@ def run(a: StudyArgs) -> Iterator[Any]:
     return StudyResult(True, tuple(files), markdown_table(summary["report"]))
 
 
-register_study(StudySpec("fig7", "Fig. 7: latents of full trajectories and of snippets", run, VAE_STEPS_OPTION,
-                         vae_steps))
+register_study(StudySpec("fig7", "Fig. 7: latents of full trajectories and of snippets", plan, finish,
+                         VAE_STEPS_OPTION, vae_steps))

@@ -9,39 +9,50 @@ from .common import (
     QUICK_EVAL_STEPS,
     StudyEvent,
     StudyResult,
-    cached_eval,
-    ensure_mt10,
-    ensure_trained,
     markdown_table,
+    mt10_unit,
     pyplot,
     report_table,
     write_report,
 )
+from .plan import Plan, Unit, eval_unit, gpu_share, train_unit
 from .registry import StudyArgs, StudySpec, register_study
 from .vae_runs import VAE_STEPS_OPTION, WINDOWS, vae_config, vae_steps
 
 SIZES = ("xs", "s", "m", "l")
 
 
-def run(a: StudyArgs) -> Iterator[Any]:
+def plan(a: StudyArgs) -> Plan:
     steps = vae_steps(a)
-    a.out.mkdir(parents=True, exist_ok=True)
-    data = yield from ensure_mt10(a.out, a.quick, a.workers)
-    episodes = 1 if a.quick else a.episodes
-    res: dict = {"study": "fig8", "episodes_per_task": episodes, "quick": bool(a.quick), "success": {},
-                 "vae_steps": {}}
+    collect, data = mt10_unit(a.out, a.quick, a.workers)
+    ecfg = EvalConfig(episodes=1 if a.quick else a.episodes, max_steps=QUICK_EVAL_STEPS if a.quick else 500)
+    units = [collect]
     for window in WINDOWS:
         for size in SIZES:
             run_dir = a.out / f"{size}-w{window}"
             cfg = vae_config(window, size, data, a.quick, steps)
-            if not (yield from ensure_trained(run_dir, cfg, f"fig8 {size} w{window}")):
-                return StudyResult(False)
-            ecfg = EvalConfig(episodes=episodes, max_steps=QUICK_EVAL_STEPS if a.quick else 500)
-            ev = yield from cached_eval(run_dir, ecfg, ("vae",), run_dir / "eval" / "fig8.json", a.workers)
-            res["success"][f"{size}-w{window}"] = ev["methods"]["vae"]["mean_success"]
-            res["vae_steps"][f"{size}-w{window}"] = cfg.vae.steps     # a reused run has the same (checked)
-            yield StudyEvent(f"decoder {size}, window {window}: VAE-reconstructed success "
-                             f"{ev['methods']['vae']['mean_success']:.3f}")
+            train = train_unit(f"train {size}-w{window}", run_dir, cfg, f"fig8 {size} w{window}", (collect.name,),
+                               a.workers, gpu_share(a.quick))
+            units += [train, eval_unit(f"eval {size}-w{window}", run_dir, ecfg, ("vae",),
+                                       run_dir / "eval" / "fig8.json", a.workers, (train.name,))]
+    return Plan("fig8", tuple(units))
+
+
+def progress(a: StudyArgs, plan: Plan, results: dict, unit: Unit) -> Iterator[Any]:
+    if unit.name.startswith("eval "):
+        size, window = unit.name.split()[1].split("-w")
+        yield StudyEvent(f"decoder {size}, window {window}: VAE-reconstructed success "
+                         f"{results[unit.name]['methods']['vae']['mean_success']:.3f}")
+
+
+def finish(a: StudyArgs, plan: Plan, results: dict) -> StudyResult:
+    res: dict = {"study": "fig8", "episodes_per_task": 1 if a.quick else a.episodes, "quick": bool(a.quick),
+                 "success": {}, "vae_steps": {}}
+    for window in WINDOWS:
+        for size in SIZES:
+            key = f"{size}-w{window}"
+            res["success"][key] = results[f"eval {key}"]["methods"]["vae"]["mean_success"]
+            res["vae_steps"][key] = plan[f"train {key}"].args["cfg"].vae.steps   # a reused run has the same (checked)
     res["report"] = report_table("Fig. 8: VAE-reconstructed MT10 success by decoder size", ["window", *SIZES],
                                  [[f"{tag} ({w})"] + [res["success"][f"{s}-w{w}"] for s in SIZES]
                                   for w, tag in WINDOWS.items()])
@@ -58,5 +69,5 @@ def run(a: StudyArgs) -> Iterator[Any]:
     return StudyResult(True, files, markdown_table(res["report"]))
 
 
-register_study(StudySpec("fig8", "Fig. 8: decoder size, full trajectories against snippets", run, VAE_STEPS_OPTION,
-                         vae_steps))
+register_study(StudySpec("fig8", "Fig. 8: decoder size, full trajectories against snippets", plan, finish,
+                         VAE_STEPS_OPTION, vae_steps, progress=progress))

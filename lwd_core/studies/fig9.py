@@ -31,16 +31,14 @@ from .common import (
     StudyEvent,
     StudyPoint,
     StudyResult,
-    cached_eval,
-    cancellable,
-    ensure_data,
-    ensure_trained,
+    data_unit,
     markdown_table,
     pyplot,
     report_table,
     train_seconds,
     write_report,
 )
+from .plan import Plan, Unit, eval_unit, gpu_share, train_unit
 from .registry import StudyArgs, StudySpec, register_study
 
 HORIZONS = (1, 8, 16, 32, 64, 128)
@@ -90,54 +88,114 @@ def eval_config(a: StudyArgs, seed: int, h_a: int, perturb: bool) -> EvalConfig:
                       ddim_steps=10 if a.quick else 50)
 
 
-def run(a: StudyArgs) -> Iterator[Any]:
+def conditions_of(a: StudyArgs) -> dict[str, bool]:
+    return CONDITIONS if a.options.get("perturb", True) else {"clean": False}
+
+
+def plan(a: StudyArgs) -> Plan:
+    """Per seed: the LWD run and one DP run per prediction horizon; LWD's diagnosis; then per condition the
+    hold-still floor and every (H_a, method) point. Each point's evaluation needs only the run it plays."""
     horizons = QUICK_HORIZONS if a.quick else HORIZONS
-    conditions = CONDITIONS if a.options.get("perturb", True) else {"clean": False}
-    a.out.mkdir(parents=True, exist_ok=True)
     ccfg = get_collector("pusht").config(episodes=DEMOS["quick" if a.quick else "full"], seed=0)
-    data = yield from ensure_data(a.out, "pusht", ccfg, a.workers, "PushT demonstrations")
-    points: list[dict] = []
-    floors: list[dict] = []
-    diagnosis: list[dict] = []
+    collect, data = data_unit(a.out, "pusht", ccfg, a.workers, "PushT demonstrations")
+    units: list[Unit] = [collect]
     n_obs = preset("pusht-dp").baseline.n_obs
-    train_s: dict[str, float] = {}
-    total = a.seeds * len(conditions) * len(horizons) * len(METHODS)
     for seed in range(a.seeds):
         cfgs = run_configs(a, data, seed, horizons)
         for name, cfg in cfgs.items():
-            if a.cancel() or not (yield from ensure_trained(a.out / f"{name}-s{seed}", cfg, f"fig9 {name} seed {seed}",
-                                                           a.cancel)):
-                return (yield from _stopped())
-            train_s[name] = train_s.get(name, 0.0) + train_seconds(RunDir(a.out / f"{name}-s{seed}"))
-        diagnosis.append((yield from diagnose(a, a.out / f"lwd-s{seed}", seed)))
-        for cond, perturb in conditions.items():
-            yield StudyEvent(f"evaluating the '{FLOOR}' floor ({cond}, seed {seed})", stage=f"fig9 floor {cond}")
-            ref: dict = {}
-            yield from evaluate(SuiteReference(cfgs["lwd"].env_id, ["pusht"]), eval_config(a, seed, 0, perturb),
-                                kinds=(FLOOR,), workers=a.workers, result=ref)
-            pc = ref["per_condition"]["pusht"]
-            floors.append({"condition": cond, "seed": seed, "score": pc["score"], "success": pc["success"]})
+            units.append(train_unit(f"train {name}-s{seed}", a.out / f"{name}-s{seed}", cfg, f"fig9 {name} seed {seed}",
+                                    (collect.name,), a.workers, gpu_share(a.quick)))
+        lwd_dir, h = a.out / f"lwd-s{seed}", DIAGNOSIS_HORIZON
+        units.append(Unit(f"diagnose precision s{seed}", "lwd_core.studies.fig9:precision_unit",
+                          {"run_dir": str(lwd_dir), "samples": 2 if a.quick else 4, "seed": seed},
+                          (f"train lwd-s{seed}",), tags={"seed": seed}))
+        units.append(eval_unit(f"diagnose nearest window s{seed}", lwd_dir, eval_config(a, seed, h, False),
+                               ("vae_train",), lwd_dir / "eval" / f"diagnosis-h{h}-nearest-window.json", a.workers,
+                               (f"train lwd-s{seed}",), tags={"seed": seed}))
+        for cond, perturb in conditions_of(a).items():
+            units.append(Unit(f"floor {cond} s{seed}", "lwd_core.studies.fig9:floor_unit",
+                              {"env_id": cfgs["lwd"].env_id, "ecfg": eval_config(a, seed, 0, perturb),
+                               "workers": a.workers, "stage": f"fig9 floor {cond}",
+                               "message": f"evaluating the '{FLOOR}' floor ({cond}, seed {seed})"},
+                              cpus=a.workers, tags={"condition": cond, "seed": seed}))
             for h in horizons:
                 for label, kind in METHODS.items():
-                    if a.cancel():
-                        return (yield from _stopped())
                     name = "lwd" if label == "LWD" else f"dp{dp_horizon(h, n_obs)}"
                     run_dir = a.out / f"{name}-s{seed}"
-                    path = run_dir / "eval" / f"fig9-h{h}-{cond}.json"
-                    path.parent.mkdir(exist_ok=True)
-                    yield StudyEvent(f"evaluating {label} at H_a={h} ({cond}, seed {seed})", stage=f"fig9 {label} "
-                                     f"H_a={h} {cond}")
-                    ev = yield from cancellable(cached_eval(run_dir, eval_config(a, seed, h, perturb), (kind,),
-                                                            path, a.workers), a.cancel)
-                    if ev is None:
-                        return (yield from _stopped())
-                    point = point_of(ev, label, kind, h, cond, seed, name)
-                    points.append(point)
-                    yield StudyEvent(f"{label} H_a={h} {cond}: score {point['score']:.3f}, success "
-                                     f"{point['success']:.2f}, {point['queries']:.1f} queries per episode")
-                    yield StudyPoint("fig9", {**aggregate(points, horizons, list(conditions), floors),
-                                              "out": str(a.out)}, len(points), total)
-    res = aggregate(points, horizons, list(conditions), floors)
+                    units.append(eval_unit(
+                        f"eval {label} H_a={h} {cond} s{seed}", run_dir, eval_config(a, seed, h, perturb), (kind,),
+                        run_dir / "eval" / f"fig9-h{h}-{cond}.json", a.workers, (f"train {name}-s{seed}",),
+                        stage=f"fig9 {label} H_a={h} {cond}",
+                        message=f"evaluating {label} at H_a={h} ({cond}, seed {seed})",
+                        tags={"point": (label, kind, h, cond, seed, name)}))
+    return Plan("fig9", tuple(units))
+
+
+def precision_unit(run_dir: str, samples: int, seed: int, cancel=lambda: False) -> Iterator[Any]:
+    """Which part of LWD misses, for one seed's run: the generated policies' action error near the goal (px), of
+    the training windows' own latents decoded by the VAE against policies the diffusion model samples for the
+    windows' first states. (The plan's "diagnose nearest window" unit adds the closed-loop score at
+    DIAGNOSIS_HORIZON when every re-sample is replaced by the latent of the training window that starts nearest the
+    current state: the VAE and the demonstrations alone.)"""
+    from ..methods.lwd.inference import TrainedLWD
+    from ..methods.lwd.precision import run_precision
+    yield StudyEvent(f"diagnosing LWD (seed {seed}): VAE against diffusion samples", stage="fig9 diagnosis")
+    return run_precision(TrainedLWD(Path(run_dir)), samples=samples)
+
+
+def floor_unit(env_id: str, ecfg: EvalConfig, workers: int, stage: str, message: str,
+               cancel=lambda: False) -> Iterator[Any]:
+    """The hold-still reference on the points' own start states: its score and success."""
+    yield StudyEvent(message, stage=stage)
+    ref: dict = {}
+    yield from evaluate(SuiteReference(env_id, ["pusht"]), ecfg, kinds=(FLOOR,), workers=workers, result=ref)
+    pc = ref["per_condition"]["pusht"]
+    return {"score": pc["score"], "success": pc["success"]}
+
+
+def _collected(a: StudyArgs, plan: Plan, results: dict) -> tuple[list[dict], list[dict]]:
+    """The points and floors finished so far, in the plan's order (whatever order the executor ran them in)."""
+    points, floors = [], []
+    for u in plan.units:
+        if u.name not in results:
+            continue
+        if "point" in u.tags:
+            points.append(point_of(results[u.name], *u.tags["point"]))
+        elif u.name.startswith("floor "):
+            floors.append({"condition": u.tags["condition"], "seed": u.tags["seed"], **results[u.name]})
+    return points, floors
+
+
+def progress(a: StudyArgs, plan: Plan, results: dict, unit: Unit) -> Iterator[Any]:
+    if "point" not in unit.tags:
+        return
+    horizons = QUICK_HORIZONS if a.quick else HORIZONS
+    conditions = list(conditions_of(a))
+    label, _, h, cond, _, _ = unit.tags["point"]
+    point = point_of(results[unit.name], *unit.tags["point"])
+    yield StudyEvent(f"{label} H_a={h} {cond}: score {point['score']:.3f}, success {point['success']:.2f}, "
+                     f"{point['queries']:.1f} queries per episode")
+    points, floors = _collected(a, plan, results)
+    yield StudyPoint("fig9", {**aggregate(points, horizons, conditions, floors), "out": str(a.out)}, len(points),
+                     sum("point" in u.tags for u in plan.units))
+
+
+def finish(a: StudyArgs, plan: Plan, results: dict) -> StudyResult:
+    horizons = QUICK_HORIZONS if a.quick else HORIZONS
+    n_obs = preset("pusht-dp").baseline.n_obs
+    points, floors = _collected(a, plan, results)
+    train_s: dict[str, float] = {}
+    diagnosis: list[dict] = []
+    for seed in range(a.seeds):
+        for u in plan.units:
+            if u.name.startswith("train ") and u.name.endswith(f"-s{seed}"):
+                name = u.name[len("train "):-len(f"-s{seed}")]
+                train_s[name] = train_s.get(name, 0.0) + train_seconds(RunDir(u.run_dir))
+        pc = next(iter(results[f"diagnose nearest window s{seed}"]["methods"]["vae_train"]["per_condition"].values()))
+        diagnosis.append({"seed": seed, "precision": results[f"diagnose precision s{seed}"],
+                          "nearest_window": {"horizon": DIAGNOSIS_HORIZON, "score": float(pc["score"]),
+                                             "success": float(pc["success"])}})
+    res = aggregate(points, horizons, list(conditions_of(a)), floors)
     res.update(study="fig9", quick=bool(a.quick), diagnosis=diagnosis, seeds=a.seeds, episodes=points[0]["episodes"],
                observation=a.options.get("obs", "keypoints"),
                train_seconds=train_s, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -147,30 +205,6 @@ def run(a: StudyArgs) -> Iterator[Any]:
     md = markdown(res)
     files = write_report(a.out, "fig9", res, md, figure(res))
     return StudyResult(True, files, md)
-
-
-def diagnose(a: StudyArgs, run_dir: Path, seed: int) -> Iterator[Any]:
-    """Which part of LWD misses, for one seed's run: the generated policies' action error near the goal (px), of
-    the training windows' own latents decoded by the VAE against policies the diffusion model samples for the
-    windows' first states; and the closed-loop score at DIAGNOSIS_HORIZON when every re-sample is replaced by the
-    latent of the training window that starts nearest the current state (the VAE and the demonstrations alone)."""
-    from ..methods.lwd.inference import TrainedLWD
-    from ..methods.lwd.precision import run_precision
-    yield StudyEvent(f"diagnosing LWD (seed {seed}): VAE against diffusion samples", stage="fig9 diagnosis")
-    out: dict = {"seed": seed, "precision": run_precision(TrainedLWD(run_dir), samples=2 if a.quick else 4)}
-    h = DIAGNOSIS_HORIZON
-    path = run_dir / "eval" / f"diagnosis-h{h}-nearest-window.json"
-    ev = yield from cancellable(cached_eval(run_dir, eval_config(a, seed, h, False), ("vae_train",), path,
-                                            a.workers), a.cancel)
-    if ev is not None:
-        pc = next(iter(ev["methods"]["vae_train"]["per_condition"].values()))
-        out["nearest_window"] = {"horizon": h, "score": float(pc["score"]), "success": float(pc["success"])}
-    return out
-
-
-def _stopped() -> Iterator[Any]:
-    yield StudyEvent("fig9 stopped; rerun the command to resume", status="cancelled")
-    return StudyResult(False)
 
 
 def point_of(ev: dict, label: str, kind: str, h: int, cond: str, seed: int, run_name: str) -> dict:
@@ -351,8 +385,8 @@ def validate(a: StudyArgs) -> None:
 
 
 register_study(StudySpec(
-    "fig9", "Fig. 9: action horizon on PushT, LWD against Diffusion Policy", run,
+    "fig9", "Fig. 9: action horizon on PushT, LWD against Diffusion Policy", plan, finish,
     {"perturb": (bool, True, "also sweep under seeded perturbations of the block (default on)"),
      "obs": (str, "keypoints", "observation: keypoints (the T's corners and the agent, default) or state (gym-pusht's "
                                "5-d state, angle wrapped)")}, validate,
-    defaults={"seeds": 1, "episodes": 50}))
+    defaults={"seeds": 1, "episodes": 50}, progress=progress))

@@ -26,16 +26,14 @@ from ..methods.lwd.inference import TrainedLWD
 from .common import (
     StudyEvent,
     StudyResult,
-    cached_eval,
-    cancellable,
-    ensure_data,
-    ensure_trained,
+    data_unit,
     markdown_table,
     pyplot,
     report_table,
     write_png,
     write_report,
 )
+from .plan import Plan, Unit, eval_unit, gpu_share, train_unit
 from .registry import StudyArgs, StudySpec, register_study
 
 ENV_NAMES = ("halfcheetah", "walker2d", "ant")
@@ -72,52 +70,75 @@ def configs(env_id: str, data: Path, seed: int, quick: bool) -> dict[str, RunCon
     return out
 
 
-def run(a: StudyArgs) -> Iterator[Any]:
-    envs = [env_id_of(e) for e in (a.options.get("envs") or ",".join(ENV_NAMES)).split(",") if e.strip()]
+def env_ids(a: StudyArgs) -> list[str]:
+    return [env_id_of(e) for e in (a.options.get("envs") or ",".join(ENV_NAMES)).split(",") if e.strip()]
+
+
+# the evaluations of one seed: key -> (the run it evaluates, policy kinds, start states). The second set of the
+# originals' rollouts (SOS) runs on the "reference" start states, disjoint from the evaluation ones by construction
+# (seeds.py).
+EVALS = {"lwd": ("lwd", ("expert", "lwd", "vae"), "eval"), "vtrain": ("lwd", ("vae_train",), "eval"),
+         "sos": ("lwd", ("expert",), "reference"), "mlp": ("mlp", ("mlp_bc",), "eval")}
+
+
+def plan(a: StudyArgs) -> Plan:
+    """Per env: its behaviours' data, then per seed LWD and the MLP (and, on HalfCheetah seed 0, the snippet VAE of
+    Fig. 6) and the four evaluations of EVALS."""
     scale = DATA["quick" if a.quick else "full"]
     episodes = min(a.episodes, 2) if a.quick else a.episodes
-    max_steps = scale["episode_length"]
-    a.out.mkdir(parents=True, exist_ok=True)
-    res: dict = {"study": "table1", "quick": bool(a.quick), "seeds": a.seeds, "episodes": episodes, "envs": {},
-                 "paper": PAPER, "columns": list(COLUMNS), "levels": list(LEVELS)}
-    figs: list[str] = []
-    for env_id in envs:
+    units: list[Unit] = []
+    for env_id in env_ids(a):
         ccfg = get_collector("locomotion").config(env=env_id, behaviors=",".join(LEVELS), episodes=scale["episodes"],
                                                    episode_length=scale["episode_length"])
-        data = yield from ensure_data(a.out, "locomotion", ccfg, a.workers, f"{env_id} behaviours")
-        per_seed: list[dict] = []
-        has_snippets = False
+        collect, data = data_unit(a.out, "locomotion", ccfg, a.workers, f"{env_id} behaviours")
+        units.append(collect)
         for seed in range(a.seeds):
-            cfgs = configs(env_id, data, seed, a.quick)
-            has_snippets |= "snippets" in cfgs
-            for name, cfg in cfgs.items():
-                if a.cancel() or not (yield from ensure_trained(a.out / f"{name}-{env_id}-s{seed}", cfg,
-                                                               f"table1 {name} {env_id} seed {seed}", a.cancel)):
-                    yield StudyEvent("table1 stopped; rerun the command to resume", status="cancelled")
-                    return StudyResult(False)
-            ev = {}
-            # the second set of the originals' rollouts (SOS) runs on the "reference" start states, disjoint from
-            # the evaluation ones by construction (seeds.py)
-            for key, run_name, kinds, states in (("lwd", "lwd", ("expert", "lwd", "vae"), "eval"),
-                                                 ("vtrain", "lwd", ("vae_train",), "eval"),
-                                                 ("sos", "lwd", ("expert",), "reference"),
-                                                 ("mlp", "mlp", ("mlp_bc",), "eval")):
+            for name, cfg in configs(env_id, data, seed, a.quick).items():
+                units.append(train_unit(f"train {name}-{env_id}-s{seed}", a.out / f"{name}-{env_id}-s{seed}", cfg,
+                                        f"table1 {name} {env_id} seed {seed}", (collect.name,), a.workers,
+                                        gpu_share(a.quick, small=name == "mlp")))
+            for key, (run_name, kinds, states) in EVALS.items():
                 run_dir = a.out / f"{run_name}-{env_id}-s{seed}"
-                ecfg = EvalConfig(episodes=episodes, seed=seed, max_steps=max_steps, ddim_steps=10 if a.quick else 50,
-                                  start_states=states)
-                yield StudyEvent(f"rolling out {', '.join(kinds)} on {env_id} (seed {seed})", stage=f"table1 eval {env_id}")
-                ev[key] = yield from cancellable(cached_eval(run_dir, ecfg, kinds, run_dir / "eval" / f"table1-{key}.json",
-                                                             a.workers), a.cancel)
-                if ev[key] is None:
-                    yield StudyEvent("table1 stopped; rerun the command to resume", status="cancelled")
-                    return StudyResult(False)
-            per_seed.append(seed_result(ev))
+                ecfg = EvalConfig(episodes=episodes, seed=seed, max_steps=scale["episode_length"],
+                                  ddim_steps=10 if a.quick else 50, start_states=states)
+                units.append(eval_unit(f"eval table1-{key} {env_id} s{seed}", run_dir, ecfg, kinds,
+                                       run_dir / "eval" / f"table1-{key}.json", a.workers,
+                                       (f"train {run_name}-{env_id}-s{seed}",), stage=f"table1 eval {env_id}",
+                                       message=f"rolling out {', '.join(kinds)} on {env_id} (seed {seed})",
+                                       tags={"env": env_id}))
+    return Plan("table1", tuple(units))
+
+
+def _env_evals(plan: Plan, env_id: str) -> list[Unit]:
+    return [u for u in plan.units if u.tags.get("env") == env_id]
+
+
+def _per_seed(a: StudyArgs, plan: Plan, results: dict, env_id: str) -> list[dict]:
+    return [seed_result({key: results[f"eval table1-{key} {env_id} s{seed}"] for key in EVALS})
+            for seed in range(a.seeds)]
+
+
+def progress(a: StudyArgs, plan: Plan, results: dict, unit: Unit) -> Iterator[Any]:
+    """Each env's divergences once its last evaluation is in."""
+    env_id = unit.tags.get("env")
+    if env_id is None:
+        return
+    if all(u.name in results for u in _env_evals(plan, env_id)):
+        js = aggregate(_per_seed(a, plan, results, env_id))["js"]
+        yield StudyEvent(f"{env_id}: " + "; ".join(f"{lv} LWD {js[lv]['LWD'][0]:.3f}" for lv in LEVELS))
+
+
+def finish(a: StudyArgs, plan: Plan, results: dict) -> StudyResult:
+    res: dict = {"study": "table1", "quick": bool(a.quick), "seeds": a.seeds,
+                 "episodes": min(a.episodes, 2) if a.quick else a.episodes, "envs": {},
+                 "paper": PAPER, "columns": list(COLUMNS), "levels": list(LEVELS)}
+    figs: list[str] = []
+    for env_id in env_ids(a):
+        per_seed = _per_seed(a, plan, results, env_id)
         res["envs"][env_id] = aggregate(per_seed)
         figs += [str(p) for p in env_figures(a.out, env_id, per_seed[0], res["envs"][env_id])]
-        if has_snippets:
+        if any(u.name == f"train snippets-{env_id}-s0" for u in plan.units):
             figs.append(str(fig6(a.out, env_id)))
-        yield StudyEvent(f"{env_id}: " + "; ".join(f"{lv} LWD {res['envs'][env_id]['js'][lv]['LWD'][0]:.3f}"
-                                                   for lv in LEVELS))
     res["targets"] = targets(res["envs"])
     res["report"] = report(res)
     files = list(write_report(a.out, "table1", res, markdown(res))) + figs
@@ -249,9 +270,9 @@ def validate(a: StudyArgs) -> None:
             env_id_of(e.strip())
 
 
-register_study(StudySpec("table1", "Table 1 (+ Figs. 3, 4, 6): behaviour reconstruction on locomotion", run,
+register_study(StudySpec("table1", "Table 1 (+ Figs. 3, 4, 6): behaviour reconstruction on locomotion", plan, finish,
                          {"envs": (str, ",".join(ENV_NAMES), f"comma-separated envs (default all: {', '.join(ENVS)})")},
                          validate,
                          # 2 seeds by default: 3 take about 3 hours on a 2-core CPU (Ant's VAE alone is ~15 min a
                          # seed); --seeds 3 resumes from a 2-seed run and adds the third
-                         defaults={"seeds": 2, "episodes": 32}))
+                         defaults={"seeds": 2, "episodes": 32}, progress=progress))

@@ -15,14 +15,13 @@ from .common import (
     QUICK_EVAL_STEPS,
     StudyEvent,
     StudyResult,
-    cached_eval,
-    ensure_mt10,
-    ensure_trained,
+    mt10_unit,
     pyplot,
     report_table,
     train_seconds,
     write_report,
 )
+from .plan import Plan, Unit, eval_unit, gpu_share, train_unit
 from .registry import StudyArgs, StudySpec, register_study
 
 # The variants, in the paper's column order (every table and view uses this order): name -> (method, overrides).
@@ -146,43 +145,65 @@ def _validate(a: StudyArgs) -> None:
         raise ConfigError(f"--dp-steps must be > 0, got {dp}")
 
 
-def run(a: StudyArgs) -> Iterator[Any]:
-    """Train and evaluate every variant on one MT10 dataset, per seed; resumes what an earlier call finished."""
-    out = a.out
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    data = yield from ensure_mt10(out, a.quick, a.workers)
-    seeds = list(range(1 if a.quick else a.seeds))
-    episodes = 1 if a.quick else a.episodes
-    results: dict[str, list[dict]] = {n: [] for n in METHODS}
+def run_folder(name: str) -> str:
+    return name.replace(" ", "_").replace("(", "").replace(")", "")
+
+
+def plan(a: StudyArgs) -> Plan:
+    """Every variant trained and evaluated on one MT10 dataset, per seed."""
+    collect, data = mt10_unit(a.out, a.quick, a.workers)
+    units = [collect]
+    for seed in range(1 if a.quick else a.seeds):
+        ecfg = EvalConfig(episodes=1 if a.quick else a.episodes, seed=seed,
+                          max_steps=QUICK_EVAL_STEPS if a.quick else 500)
+        for name in METHODS:
+            run_dir = a.out / f"seed{seed}" / run_folder(name)
+            cfg = method_config(name, str(data), seed, a.quick, a.options.get("dp_steps"))
+            train = train_unit(f"train seed {seed} {name}", run_dir, cfg, f"seed {seed} {name}", (collect.name,),
+                               a.workers, gpu_share(a.quick, small=cfg.method == "mlp_bc"))
+            units += [train, eval_unit(f"eval seed {seed} {name}", run_dir, ecfg, (cfg.method,),
+                                       run_dir / "eval" / f"table2_seed{seed}.json", a.workers, (train.name,))]
+    return Plan("table2", tuple(units))
+
+
+def _evals(plan: Plan):
+    """(seed, method name, eval unit) in the plan's order: seeds, then the paper's columns."""
+    for u in plan.units:
+        if u.name.startswith("eval seed "):
+            seed, name = u.name[len("eval seed "):].split(" ", 1)
+            yield int(seed), name, u
+
+
+def progress(a: StudyArgs, plan: Plan, results: dict, unit: Unit) -> Iterator[Any]:
+    if unit.name.startswith("eval seed "):
+        yield StudyEvent(f"{unit.name[len('eval '):]}: mean success {results[unit.name]['mean_success']:.3f}")
+
+
+def finish(a: StudyArgs, plan: Plan, results: dict) -> StudyResult:
+    per_method: dict[str, list[dict]] = {n: [] for n in METHODS}
     params: dict[str, int] = {}
     cost = {n: {"train_s": 0.0, "eval_s": 0.0} for n in METHODS}
-    for seed in seeds:
-        for name in METHODS:
-            run_dir = out / f"seed{seed}" / name.replace(" ", "_").replace("(", "").replace(")", "")
-            cfg = method_config(name, str(data), seed, a.quick, a.options.get("dp_steps"))
-            if not (yield from ensure_trained(run_dir, cfg, f"seed {seed} {name}")):
-                return StudyResult(False)
-            ecfg = EvalConfig(episodes=episodes, seed=seed, max_steps=QUICK_EVAL_STEPS if a.quick else 500)
-            ev = yield from cached_eval(run_dir, ecfg, (cfg.method,),
-                                        run_dir / "eval" / f"table2_seed{seed}.json", a.workers)
-            yield StudyEvent(f"seed {seed} {name}: mean success {ev['mean_success']:.3f}")
-            results[name].append(ev)
-            params[name] = ev["n_params"]
-            cost[name]["train_s"] += train_seconds(RunDir(run_dir))
-            cost[name]["eval_s"] += float(ev.get("seconds", 0.0))
-    agg = aggregate(results, params)
+    seeds: list[int] = []
+    for seed, name, u in _evals(plan):
+        ev = results[u.name]
+        seeds += [seed] if seed not in seeds else []
+        per_method[name].append(ev)
+        params[name] = ev["n_params"]
+        cost[name]["train_s"] += train_seconds(RunDir(u.args["run_dir"]))
+        cost[name]["eval_s"] += float(ev.get("seconds", 0.0))
+    agg = aggregate(per_method, params)
     for name, c in cost.items():
         agg["methods"][name].update(c)
     # wall_time_s is this invocation's; compute_s sums every run's own training and evaluation time, so it also
     # counts runs that an earlier, interrupted invocation finished.
-    agg.update(seeds=seeds, episodes_per_task=episodes, quick=bool(a.quick), wall_time_s=time.perf_counter() - t0,
+    agg.update(seeds=seeds, episodes_per_task=1 if a.quick else a.episodes, quick=bool(a.quick),
+               wall_time_s=time.perf_counter() - plan.started,
                compute_s=sum(c["train_s"] + c["eval_s"] for c in cost.values()), report=report(agg))
-    files = write_report(out, "table2", agg, markdown(agg), figure(agg))
+    files = write_report(a.out, "table2", agg, markdown(agg), figure(agg))
     return StudyResult(True, files, markdown(agg) + f"\n{agg['wall_time_s'] / 60:.1f} min (training and evaluation "
                                                    f"of all runs: {agg['compute_s'] / 60:.1f} min)")
 
 
-register_study(StudySpec("table2", "Table 2: LWD against MLP-BC and Diffusion Policy on MT10", run,
+register_study(StudySpec("table2", "Table 2: LWD against MLP-BC and Diffusion Policy on MT10", plan, finish,
                          {"dp_steps": (int, None, "Diffusion Policy training steps at batch 256 "
-                                                  "(default 5000, about 6 epochs)")}, _validate))
+                                                  "(default 5000, about 6 epochs)")}, _validate, progress=progress))

@@ -20,7 +20,7 @@ from ..data.hdf5 import Dataset
 from ..data.sources import spec_exists
 from ..errors import DatasetError, RunError
 from ..io import atomic_write_json, load_meta, load_tensors, repair_sidecar
-from ..runs import HEARTBEAT_S, RunDir, absolute_dataset
+from ..runs import HEARTBEAT_S, RunBusy, RunDir, absolute_dataset
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,9 @@ def guarded(run: RunDir, body: Iterator) -> Iterator:
     record, with status.json saying why its training failed."""
     try:
         yield from body
+    except RunBusy:                    # another trainer holds the run: its files are that trainer's to write
+        run.discard_pending()
+        raise
     except (GeneratorExit, KeyboardInterrupt):
         if run.pending:
             run.discard_pending()
@@ -199,6 +202,8 @@ def guarded(run: RunDir, body: Iterator) -> Iterator:
         if run.exists():
             run.set_status("failed", error=f"{type(e).__name__}: {e}")
         raise
+    finally:
+        run.release()
 
 
 def cosine_lr(base_lr: float, step: int, schedule_total: int) -> float:

@@ -5,6 +5,7 @@ from argparse import BooleanOptionalAction
 from pathlib import Path
 
 from lwd_core.errors import ConfigError
+from lwd_core.studies.executors import EXECUTORS, make_executor
 from lwd_core.studies.registry import StudyArgs, get_study, studies
 
 from .common import add_workers, drive
@@ -21,6 +22,15 @@ def add_parser(sub) -> None:
         s.add_argument("--episodes", type=int, default=st.default("episodes"),
                        help="evaluation episodes per condition and seed (default %(default)s)")
         add_workers(s)
+        s.add_argument("--executor", choices=EXECUTORS, default="local",
+                       help="where the study's units run: in this process (local, default) or as Ray tasks (ray; "
+                            'needs pip install -e ".[ray]")')
+        s.add_argument("--jobs", type=int, default=1,
+                       help="with --executor local: units run in this many processes at once, the cores divided "
+                            "between them (default 1)")
+        s.add_argument("--address", default=None,
+                       help="with --executor ray: the cluster's address (default RAY_ADDRESS, else a Ray instance "
+                            "started on this machine)")
         for opt, (typ, default, hlp) in st.options.items():
             if typ is bool:
                 s.add_argument(f"--{opt.replace('_', '-')}", dest=opt, action=BooleanOptionalAction, default=default,
@@ -30,14 +40,21 @@ def add_parser(sub) -> None:
 
 
 def run(a) -> int:
-    from lwd_core.envs.collect import check_workers
+    from lwd_core.envs.collect import check_workers, usable_cores
     if a.seeds <= 0 or a.episodes <= 0:
         raise ConfigError("--seeds and --episodes must be > 0")
+    if a.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {a.jobs}")
+    if a.address and a.executor != "ray":
+        raise ConfigError("--address is for --executor ray")
     st = get_study(a.what)
-    args = StudyArgs(a.out, a.quick, a.seeds, a.episodes, check_workers(a.workers),
+    # N units at once share the cores: each simulates with its share of them unless --workers says otherwise
+    workers = a.workers if a.workers is not None else max(1, usable_cores() // a.jobs)
+    args = StudyArgs(a.out, a.quick, a.seeds, a.episodes, check_workers(workers),
                      {k: getattr(a, k) for k in st.options})
     st.validate(args)                  # before anything is written
-    res = drive(st.run(args), desc=a.what)
+    executor = make_executor(a.executor, a.jobs, a.address)
+    res = drive(st.run(args, executor), desc=a.what)
     if not res.ok:
         return 3
     print(res.summary)

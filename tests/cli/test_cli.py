@@ -433,7 +433,8 @@ def test_reproduce_fig9_quick_then_resume_reuses_everything(tmp_path):
     stamps = [p.stat().st_mtime_ns for p in evals]
     r = cli("reproduce", "fig9", "--quick", "--out", out, "--workers", "1", timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert [p.stat().st_mtime_ns for p in evals] == stamps and "training" not in r.stdout
+    assert [p.stat().st_mtime_ns for p in evals] == stamps
+    assert "training fig9" not in r.stdout and "resuming" not in r.stdout      # every run reused as it is
     assert json.loads((out / "fig9.json").read_text())["curves"] == res["curves"]
 
 
@@ -443,16 +444,12 @@ def test_reproduce_fig9_wants_fifty_episodes_per_point(tmp_path):
     assert not (tmp_path / "f9").exists()
 
 
-def test_reproduce_table1_quick_on_one_env(tmp_path):
-    """The whole Table 1 pipeline at smoke scale, with untrained stand-in behaviour policies."""
-    import os
-
-    from tests.toy_behaviours import write_behaviours
-    env = {**os.environ, "LWD_BEHAVIOURS": str(write_behaviours(tmp_path / "assets"))}
-    r = subprocess.run([sys.executable, "-m", "lwd_studio", "reproduce", "table1", "--quick", "--envs", "halfcheetah",
-                        "--seeds", "1", "--workers", "1", "--out", tmp_path / "t1"], capture_output=True, text=True,
-                       timeout=900, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
+def check_table1_quick(out):
+    """The whole Table 1 pipeline at smoke scale, with untrained stand-in behaviour policies: what `reproduce table1
+    --quick --envs halfcheetah --seeds 1` wrote in `out`. tests/cli/test_executors.py runs it (in process, then in
+    two processes and on Ray, which must agree) and checks it here."""
+    tmp_path = out.parent
+    assert out.name == "t1"
     res = json.loads((tmp_path / "t1" / "table1.json").read_text())
     js = res["envs"]["HalfCheetah-v5"]["js"]
     assert set(js) == {"expert", "medium", "random"}
