@@ -26,7 +26,6 @@ from lwd_core.runs import RunDir
 from . import theme
 from .menus import AppMenus
 from .demo_actions import DemoActions
-from .latent_preview import LatentPreview
 from .run_actions import RunFileActions
 from .run_preset import record_preset
 from .run_watcher import RunsWatcher
@@ -110,7 +109,7 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.service = RolloutService(self)
         self.service.run_loaded.connect(self._on_run_loaded)
         self.service.map_ready.connect(self._on_map_ready)
-        self.service.samples_ready.connect(lambda zc: self.latents.set_samples(*zc))   # (z, cond)
+        self.service.samples_ready.connect(self._on_samples_ready)
         self.service.service_failed.connect(self.show_error)
         self.service.rollout_started.connect(self.viewer._on_rollout_started)
         self.service.frame_rendered.connect(self.viewer._on_frame_rendered)
@@ -145,7 +144,6 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.refresh_timer.timeout.connect(self.refresh)
         self.refresh_timer.start()
         self.refresh()
-        self.latent_preview = LatentPreview(self)   # a training LWD run's map once its VAE phase wrote latents
 
     # ------------------------------------------------------------------ runs
     def refresh(self) -> None:
@@ -340,6 +338,10 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
     def _on_samples_requested(self) -> None:
         if self.current and self.map is not None:
             self.service.sample(self.current)
+
+    def _on_samples_ready(self, payload) -> None:
+        z, cond = payload
+        self.latents.set_samples(z, cond)
 
     def _roll(self, latent: np.ndarray, cond: int, label: str, episode: int | None = None) -> None:
         if not self.current or self.map is None:
