@@ -28,7 +28,6 @@ from .menus import AppMenus
 from .demo_actions import DemoActions
 from .run_actions import RunFileActions
 from .run_preset import record_preset
-from .run_watcher import RunsWatcher
 from .views.behaviours import BehavioursView
 from .views.horizons import HorizonView
 from .views.latent_map import LatentMapView
@@ -138,9 +137,8 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.compare_views: list = []
         self.menus = AppMenus(self, self.settings)
 
-        self.watcher = RunsWatcher(self.refresh, self)   # prompt refreshes; the timer is the fallback full rescan
         self.refresh_timer = QTimer(self)
-        self.refresh_timer.setInterval(10_000)
+        self.refresh_timer.setInterval(2000)
         self.refresh_timer.timeout.connect(self.refresh)
         self.refresh_timer.start()
         self.refresh()
@@ -159,7 +157,6 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
             if r["path"] in self.trainers and r["status"] != "running":
                 r["status"] = "running"
         self.runs.set_rows(rows)
-        self.watcher.watch(self.runs_dir, [r["path"] for r in rows])
         if not rows:
             self.statusBar().showMessage(NO_RUNS_STATUS)
         elif self.statusBar().currentMessage() == NO_RUNS_STATUS:
@@ -381,7 +378,6 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         """Cancel every job, then wait for all of them together for at most timeout_s. Jobs stop between items,
         training at a resumable checkpoint. False when one is still inside a long item (kept in `stragglers`)."""
         self.refresh_timer.stop()
-        self.watcher.blockSignals(True)
         self.horizons.stop_sweep()
         jobs = [*self.trainers.values(), self.collector, self.horizons.worker, self.behaviours.worker]
         jobs = [w for w in jobs if w is not None]
