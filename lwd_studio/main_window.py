@@ -35,7 +35,8 @@ from .views.losses import LossView
 from .views.rollout_viewer import RolloutViewer
 from .views.run_form import RunForm
 from .views.runs_panel import RunsPanel
-from .workers import CANCEL_GRACE_S, GeneratorWorker, PlayJob, RolloutJob, RolloutService, play_seed, preload
+from .workers import (CANCEL_GRACE_S, GeneratorWorker, PlayJob, RolloutJob, RolloutService,
+                      collect_garbage_on_gui_thread, play_seed, preload)
 
 NO_RUNS_STATUS = "No runs yet: press “Demo run”."
 
@@ -50,6 +51,7 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
     def __init__(self, runs_dir: str | Path, confirm=None, settings: QSettings | None = None):
         super().__init__()
         preload()
+        collect_garbage_on_gui_thread()
         self.setWindowTitle("LWD Studio")
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)

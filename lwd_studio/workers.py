@@ -30,6 +30,22 @@ def preload() -> None:
     warm_up()
 
 
+_gui_gc = None
+
+
+def collect_garbage_on_gui_thread() -> None:
+    """Run Python's cyclic garbage collector only on the GUI thread, on a 1 s timer (pyqtgraph's GarbageCollector).
+
+    Left automatic, a collection runs in whichever thread happens to allocate, often a worker, and then destroys
+    the Qt widgets of a closed window there. Destroying a QObject locks its connections and calls back into
+    Python, while the GUI thread may hold the GIL and wait for that same lock: the app then hangs for good
+    (seen in the test suite: a worker freeing a closed window's menus while the GUI thread freed another's)."""
+    global _gui_gc
+    if _gui_gc is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+        _gui_gc = GarbageCollector(interval=1.0)
+
+
 # How long a cancelled training or study may take to save its resumable state: one training step and a checkpoint
 # are well under this on a CPU, and shutdown() promises to return within 5 s.
 CANCEL_GRACE_S = 3.0
