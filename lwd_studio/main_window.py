@@ -26,8 +26,10 @@ from lwd_core.runs import RunDir
 from . import theme
 from .menus import AppMenus
 from .demo_actions import DemoActions
+from .latent_preview import LatentPreview
 from .run_actions import RunFileActions
 from .run_preset import record_preset
+from .run_watcher import RunsWatcher
 from .views.behaviours import BehavioursView
 from .views.horizons import HorizonView
 from .views.latent_map import LatentMapView
@@ -110,7 +112,7 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.service = RolloutService(self)
         self.service.run_loaded.connect(self._on_run_loaded)
         self.service.map_ready.connect(self._on_map_ready)
-        self.service.samples_ready.connect(self._on_samples_ready)
+        self.service.samples_ready.connect(lambda zc: self.latents.set_samples(*zc))   # (z, cond)
         self.service.service_failed.connect(self.show_error)
         self.service.rollout_started.connect(self.viewer._on_rollout_started)
         self.service.frame_rendered.connect(self.viewer._on_frame_rendered)
@@ -139,11 +141,13 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.compare_views: list = []
         self.menus = AppMenus(self, self.settings)
 
+        self.watcher = RunsWatcher(self.refresh, self)   # prompt refreshes; the timer is the fallback full rescan
         self.refresh_timer = QTimer(self)
-        self.refresh_timer.setInterval(2000)
+        self.refresh_timer.setInterval(10_000)
         self.refresh_timer.timeout.connect(self.refresh)
         self.refresh_timer.start()
         self.refresh()
+        self.latent_preview = LatentPreview(self)   # a training LWD run's map once its VAE phase wrote latents
 
     # ------------------------------------------------------------------ runs
     def refresh(self) -> None:
@@ -159,6 +163,7 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
             if r["path"] in self.trainers and r["status"] != "running":
                 r["status"] = "running"
         self.runs.set_rows(rows)
+        self.watcher.watch(self.runs_dir, [r["path"] for r in rows])
         if not rows:
             self.statusBar().showMessage(NO_RUNS_STATUS)
         elif self.statusBar().currentMessage() == NO_RUNS_STATUS:
@@ -338,10 +343,6 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         if self.current and self.map is not None:
             self.service.sample(self.current)
 
-    def _on_samples_ready(self, payload) -> None:
-        z, cond = payload
-        self.latents.set_samples(z, cond)
-
     def _roll(self, latent: np.ndarray, cond: int, label: str, episode: int | None = None) -> None:
         if not self.current or self.map is None:
             self.show_error("select one trained run with a latent map first")
@@ -380,6 +381,7 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         """Cancel every job, then wait for all of them together for at most timeout_s. Jobs stop between items,
         training at a resumable checkpoint. False when one is still inside a long item (kept in `stragglers`)."""
         self.refresh_timer.stop()
+        self.watcher.blockSignals(True)
         self.horizons.stop_sweep()
         jobs = [*self.trainers.values(), self.collector, self.horizons.worker, self.behaviours.worker]
         jobs = [w for w in jobs if w is not None]

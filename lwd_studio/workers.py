@@ -197,6 +197,7 @@ class RolloutService(QThread):
         self._generation = 0                 # written by the GUI thread only; an int read is atomic
         self._trained = None
         self._run_dir = ""
+        self._partial = False                # the loaded run lacks its diffusion model (latent_preview.py)
         self._envs: dict[str, object] = {}
         self.size = (width, height)
         self.max_steps: int | None = None    # None: the env's own episode length
@@ -210,6 +211,10 @@ class RolloutService(QThread):
 
     def prepare(self, run_dir: str) -> int:
         return self._request("prepare", run_dir)
+
+    def preview(self, run_dir: str) -> int:
+        """Like prepare, for an LWD run whose latents exist but whose diffusion model is still training."""
+        return self._request("preview", run_dir)
 
     def sample(self, run_dir: str, per_condition: int = 8) -> int:
         # one thread owns the run: this stops the rollout in progress (its frames stay replayable)
@@ -250,10 +255,11 @@ class RolloutService(QThread):
 
     def _load(self, run_dir: str):
         """The run's TrainedMethod, whatever its method, through the method registry."""
-        if self._trained is None or self._run_dir != run_dir:
-            from lwd_core.methods.registry import load_trained
+        from lwd_core.methods.registry import is_trained, load_trained
+        if self._trained is None or self._run_dir != run_dir or (self._partial and is_trained(run_dir)):
             self._trained = load_trained(run_dir)
             self._run_dir = run_dir
+            self._partial = False
         return self._trained
 
     @staticmethod
@@ -270,16 +276,24 @@ class RolloutService(QThread):
             self._envs[key] = get_suite(env_id).make(condition, render_mode="rgb_array", size=self.size)
         return self._envs[key]
 
+    def _do_preview(self, run_dir: str, generation: int) -> None:
+        from .latent_preview import load_partial
+        self._trained, self._run_dir, self._partial = load_partial(run_dir), run_dir, True
+        self._do_prepare(run_dir, generation)
+
     def _do_prepare(self, run_dir: str, generation: int) -> None:
         trained = self._load(run_dir)
         latents = self._has_latents(trained)
+        can_sample = getattr(trained, "diffusion", True) is not None     # None: an LWD run still training it
         from lwd_core.methods.registry import get_method
         self.run_loaded.emit({"run_dir": run_dir, "env_id": trained.env_id, "conditions": list(trained.label_names),
                               "kinds": list(trained.policy_kinds), "latent_map": latents,
-                              "method": get_method(trained.cfg.method).label})
+                              "method": get_method(trained.cfg.method).label, "can_sample": can_sample})
         if latents:
             from lwd_core.eval.latents import latent_map
-            self.map_ready.emit(latent_map(trained))
+            lmap = latent_map(trained)
+            lmap.can_sample = can_sample     # the view greys out "Sample from diffusion" when False
+            self.map_ready.emit(lmap)
         # Warm one renderer per condition (about 0.5 s each: env, EGL context, first frame) so that a
         # click starts drawing at once; a click that arrives meanwhile is served after the current warm-up.
         for c in trained.label_names:
@@ -295,6 +309,8 @@ class RolloutService(QThread):
         trained = self._load(run_dir)
         if not self._has_latents(trained):
             raise RuntimeError("this run's method has no latent space to sample")
+        if getattr(trained, "diffusion", True) is None:
+            raise RuntimeError("the diffusion model is still training: no samples until its checkpoint exists")
         cond = np.repeat(np.arange(len(trained.label_names)), n)
         z = trained.sample_latents(cond, "ddim", trained.cfg.eval.ddim_steps, seed=int(time.time()) % 100_000)
         self.samples_ready.emit((z.numpy(), cond))

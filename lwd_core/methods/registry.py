@@ -118,6 +118,23 @@ def is_trained(run_dir) -> bool:
     return all((run.ckpt_dir / f"{c}.safetensors").exists() for c in spec.checkpoints)
 
 
+def preview_ready(run_dir) -> bool:
+    """A run still training whose first phase already wrote its training latents (LWD after its VAE phase): its
+    latent map can be drawn and its points decoded before the diffusion model exists."""
+    run = RunDir(run_dir)
+    try:
+        spec = get_method(run.config().method)
+    except (LWDError, OSError, ValueError):
+        return False
+    return spec.name == "lwd" and run.latents_path.exists() and run.vae_ckpt.exists() and not is_trained(run_dir)
+
+
+def load_partial(run_dir) -> TrainedMethod:
+    """The run's trained parts so far (preview_ready): the VAE and latents of an LWD run, without sampling."""
+    from .lwd.inference import TrainedLWD
+    return TrainedLWD(run_dir, need_diffusion=False)
+
+
 def sample_policy(trained: TrainedMethod, condition: str, seed: int = 0, sampler: str | None = None,
                   first_obs: Callable[[], Any] | None = None) -> Any:
     """One standalone policy of a trained run for `condition`: reset()/act(obs), `save(path, info)` writing one

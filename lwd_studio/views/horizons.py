@@ -29,6 +29,7 @@ from ..workers import study_worker
 
 COLORS = {"LWD": "#1f77b4", "DP": "#ff7f0e"}
 DASH = {"clean": Qt.SolidLine, "perturbed": Qt.DashLine}
+MISSING_PEN = pg.mkPen("#999", width=1.5)           # a point whose run folder is missing: hollow and grey
 
 
 def load_fig9(path: str | Path) -> dict:
@@ -190,12 +191,16 @@ class HorizonView(QWidget):
         for method, by in self.result.get("curves", {}).items():
             for cond, rows in by.items():
                 x = np.log2([r["horizon"] for r in rows])
+                playable = [self.find_run(r)[0] is not None for r in rows]   # hollow grey: its run is not here
                 pen = pg.mkPen(COLORS.get(method, "#444"), width=2, style=DASH.get(cond, Qt.SolidLine))
                 name = f"{method} ({cond})"
                 for plot, ys in ((self.abs_plot, [r[key] for r in rows]), (self.rel_plot, [r["relative"] for r in rows])):
                     plot.plot(x, ys, pen=pen, name=name if plot is self.abs_plot else None)
-                    pts = pg.ScatterPlotItem(x=x, y=ys, size=11, brush=COLORS.get(method, "#444"), hoverable=True,
-                                             data=[(method, cond, r) for r in rows], tip=self._tip)
+                    pts = pg.ScatterPlotItem(x=x, y=ys, size=11, hoverable=True, tip=self._tip,
+                                             data=[(method, cond, r) for r in rows],
+                                             brush=[COLORS.get(method, "#444") if ok else None for ok in playable],
+                                             pen=[pg.getConfigOption("foreground") if ok else MISSING_PEN
+                                                  for ok in playable])
                     pts.sigClicked.connect(self._on_point_clicked)
                     plot.addItem(pts)
                     self.items.append(pts)
@@ -206,30 +211,35 @@ class HorizonView(QWidget):
                                                                                  width=1.5, style=Qt.DotLine)))
         self.queries_box.setYRange(min(0.0, qmin), qmax + 0.1)
 
-    @staticmethod
-    def _tip(x, y, data) -> str:
+    def _tip(self, x, y, data) -> str:
         method, cond, r = data
+        run_dir, why = self.find_run(r)
         return (f"{method}, H_a = {r['horizon']} ({cond})\nscore {r['score']:.3f}, success {r['success']:.2f}\n"
-                f"relative {r['relative']:.2f}, {r['queries']:.1f} queries per episode\nclick to play")
+                f"relative {r['relative']:.2f}, {r['queries']:.1f} queries per episode\n"
+                + ("click to play" if run_dir else f"not playable: {why}"))
+
+    def find_run(self, row: dict) -> tuple[str | None, str]:
+        """The folder of the point's run, or None and why not: the runs beside the opened file, else in the
+        folder the sweep recorded (a sweep's own result)."""
+        runs = row.get("runs") or []
+        if not runs or not row.get("kind") or not self.result:
+            return None, "this result does not name its runs; rerun the sweep to play its points"
+        where = [d for d in (self.result_dir, self.result.get("out")) if d]
+        found = [Path(d) / runs[0] for d in where if (Path(d) / runs[0]).is_dir()]
+        if not found:
+            return None, f"run folder not found at {Path(where[0]) / runs[0] if where else runs[0]}"
+        return str(found[0]), ""
 
     def _on_point_clicked(self, item, points, ev=None) -> None:
         if len(points):
             self.play_point(*points[0].data())
 
     def play_point(self, method: str, cond: str, row: dict) -> None:
-        runs = row.get("runs") or []
-        if not runs or not row.get("kind") or not self.result:
-            self.error.emit("this result does not name its runs; rerun the sweep to play its points")
+        run_dir, why = self.find_run(row)
+        if run_dir is None:
+            self.status.setText(why)
+            self.error.emit(why)
             return
-        # the runs beside the opened file, else in the folder the sweep recorded (a sweep's own result)
-        where = [d for d in (self.result_dir, self.result.get("out")) if d]
-        found = [Path(d) / runs[0] for d in where if (Path(d) / runs[0]).is_dir()]
-        if not found:
-            msg = f"the runs of this result are not beside it: no {runs[0]} in {where[0] if where else '?'}"
-            self.status.setText(msg)
-            self.error.emit(msg)
-            return
-        run_dir = str(found[0])
         self.play_requested.emit({"run_dir": run_dir, "kind": row["kind"], "horizon": row["horizon"],
                                   "perturb": cond == "perturbed", "label": f"{method} at H_a = {row['horizon']} ({cond})"})
 

@@ -21,6 +21,9 @@ from .losses import PALETTE
 TASK_COLORS = PALETTE + ("#bcbd22", "#7f7f7f")
 
 
+SAMPLE_TIP = "draw 8 latents per condition from the diffusion model and show them as stars"
+
+
 class LatentMapView(QWidget):
     point_clicked = Signal(int)                   # index of a training latent
     sample_clicked = Signal(int)                  # index of a sampled latent
@@ -41,7 +44,7 @@ class LatentMapView(QWidget):
             c.setSizeAdjustPolicy(QComboBox.AdjustToContents)
             c.currentIndexChanged.connect(self._redraw)
         self.sample_btn = QPushButton("Sample from diffusion")
-        self.sample_btn.setToolTip("draw 8 latents per condition from the diffusion model and show them as stars")
+        self.sample_btn.setToolTip(SAMPLE_TIP)
         self.pcx.setToolTip("the principal component on the x axis")
         self.pcy.setToolTip("the principal component on the y axis")
         self.sample_btn.clicked.connect(self.samples_requested.emit)
@@ -94,6 +97,7 @@ class LatentMapView(QWidget):
         self.map = lmap
         self.samples = None
         self._select(None)
+        self.set_sampling(getattr(lmap, "can_sample", True))
         k = lmap.coords.shape[1]
         for c, default in ((self.pcx, 0), (self.pcy, min(1, k - 1))):
             c.blockSignals(True)
@@ -110,6 +114,12 @@ class LatentMapView(QWidget):
         elif self.sel_b is not None and self.sel_b[0] == "sample":
             self._select(self.sel_a)
         self._redraw()
+
+    def set_sampling(self, enabled: bool) -> None:
+        """"Sample from diffusion" on, or off while the run's diffusion model is still training."""
+        from ..latent_preview import NO_DIFFUSION_TIP
+        self.sample_btn.setEnabled(enabled)
+        self.sample_btn.setToolTip(SAMPLE_TIP if enabled else NO_DIFFUSION_TIP)
 
     def clear(self, message: str | None = None) -> None:
         """No map; `message` (default: the hint to select a run) says why."""

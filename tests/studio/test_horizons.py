@@ -108,10 +108,41 @@ def test_a_result_opened_from_elsewhere_keeps_the_sweep_folder_and_a_point_witho
     dp = next(it for it in v.items if it.points()[0].data()[0] == "DP" and it.getViewBox() is plot.getPlotItem().vb)
     pos = plot.mapFromScene(plot.getPlotItem().vb.mapViewToScene(dp.points()[5].pos()))     # DP at H_a = 128
     qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=pos)
-    msg = f"the runs of this result are not beside it: no dp132-s0 in {tmp_path / 'copied'}"
+    msg = f"run folder not found at {tmp_path / 'copied' / 'dp132-s0'}"
     assert plays == [] and errors == [msg] and v.status.text() == msg
     # the runs copied beside it: the same click plays the run there
     (tmp_path / "copied" / "dp132-s0").mkdir()
     qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=pos)
     assert len(plays) == 1 and plays[0]["run_dir"] == str(tmp_path / "copied" / "dp132-s0")
     assert plays[0]["kind"] == "diffusion_policy" and plays[0]["horizon"] == 128
+
+
+def test_points_whose_run_folder_is_missing_are_drawn_hollow_and_grey_and_say_why(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QFileDialog
+    v = HorizonView(tmp_path)
+    qtbot.addWidget(v)
+    v.resize(900, 500)
+    v.show()
+    qtbot.waitExposed(v)
+    path = _result(tmp_path / "res", out=str(tmp_path / "gone"))
+    (tmp_path / "res" / "dp132-s0").mkdir()             # the one run beside the result: DP at H_a 16..128
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "")))
+    qtbot.mouseClick(v.open_btn, Qt.LeftButton)
+    plot = v.abs_plot
+    qtbot.wait(50)
+    on_abs = [it for it in v.items if it.getViewBox() is plot.getPlotItem().vb]
+    dp = next(it for it in on_abs if it.points()[0].data()[:2] == ("DP", "clean"))
+    lwd = next(it for it in on_abs if it.points()[0].data()[:2] == ("LWD", "clean"))
+    hollow = [s.brush().style() == Qt.NoBrush and s.pen().color().name() == "#999999" for s in dp.points()]
+    assert hollow == [True, True, False, False, False, False]          # dp16-s0 is missing, dp132-s0 is here
+    assert all(s.brush().style() == Qt.NoBrush for s in lwd.points())
+    # hovering a missing point says why it cannot play; a present one says it can
+    def hover_tip(item, i):
+        pos = plot.mapFromScene(plot.getPlotItem().vb.mapViewToScene(item.points()[i].pos()))
+        for dx in (0, 1):                             # the point left clears the tip once; the next move sets it
+            qtbot.mouseMove(plot.viewport(), pos + QPoint(dx, 0))
+            qtbot.wait(50)                            # pyqtgraph drops moves closer together than ~16 ms
+        return plot.getPlotItem().vb.toolTip()        # pyqtgraph puts the hovered points' tips on the view box
+    assert hover_tip(lwd, 5).endswith(f"not playable: run folder not found at {tmp_path / 'res' / 'lwd-s0'}")
+    assert hover_tip(dp, 5).endswith("click to play")
