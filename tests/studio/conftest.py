@@ -1,5 +1,5 @@
 """Keep the app's QSettings (recent files, theme) away from the user's own: the studio tests write them in a
-temporary folder."""
+temporary folder. Collect garbage on the GUI thread, as the app does."""
 import gc
 
 import pytest
