@@ -5,34 +5,34 @@ from pathlib import Path
 
 from lwd_core.envs.collect import dataset_file, ensure_dataset, usable_cores
 
-from .workers import GeneratorWorker
+from .jobs import Job
 
 
 class DemoActions:
-    """Mixed into MainWindow: uses its runs_dir, demo scale, collector, status bar, create_run() and
-    start_training()."""
+    """Mixed into MainWindow: uses its runs_dir, demo scale, jobs, status bar, create_run() and start_training()."""
+
+    @property
+    def collector(self) -> Job | None:
+        """The demo's data collection while it runs."""
+        jobs = self.jobs.running("collect")
+        return jobs[0] if jobs else None
 
     def action_demo(self) -> None:
         if self.collector is not None:
             raise ValueError("the demo is already collecting data")
         scale = self.demo
         data = dataset_file(self.runs_dir / ".data", scale.source, scale.collect_config())
-        self.collector = GeneratorWorker(
-            lambda cancel: ensure_dataset(data, scale.source, scale.collect_config(), usable_cores()), self)
-        self.collector.item_produced.connect(lambda p: self.statusBar().showMessage(
+        job = self.jobs.start("collect", str(data),
+                              lambda cancel: ensure_dataset(data, scale.source, scale.collect_config(), usable_cores()),
+                              label=f"demo: collecting {scale.source} data")
+        job.item.connect(lambda p: self.statusBar().showMessage(
             f"demo: collecting {scale.source} episode {p.done}/{p.total} ({p.condition})"))
-        self.collector.work_finished.connect(lambda st: self._on_demo_collected(data, st))
-        self.collector.work_failed.connect(lambda msg: (self._drop_collector(), self.show_error(f"demo: {msg}")))
-        self.collector.start()
-
-    def _drop_collector(self) -> None:
-        if self.collector is not None:
-            self.collector.wait(5000)
-            self.collector.deleteLater()
-            self.collector = None
+        job.failed.connect(lambda msg: self.show_error(f"demo: {msg}"))
+        job.ended.connect(lambda st: self._on_demo_collected(data, st))
 
     def _on_demo_collected(self, data: Path, status: str = "finished") -> None:
-        self._drop_collector()
+        if status == "failed":                # the banner says why
+            return
         if status != "finished":              # stopped (the app closing): no dataset, so no run to make
             self.statusBar().showMessage("demo: collection stopped")
             return

@@ -2,7 +2,6 @@
 is read from run directories, so a restart loses nothing."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,24 +25,26 @@ from lwd_core.runs import RunDir
 from . import theme
 from .menus import AppMenus
 from .demo_actions import DemoActions
+from .jobs import JobManager
 from .latent_preview import LatentPreview
 from .run_actions import RunFileActions
 from .run_preset import record_preset
 from .run_watcher import RunsWatcher
+from .tab_jobs import connect_behaviours, connect_horizons
+from .training_actions import TrainingActions
 from .views.behaviours import BehavioursView
 from .views.horizons import HorizonView
-from .views.latent_map import LatentMapView
+from .views.latent_map import LatentMapView, empty_state
 from .views.losses import LossView
 from .views.rollout_viewer import RolloutViewer
 from .views.run_form import RunForm
 from .views.runs_panel import RunsPanel
-from .workers import (CANCEL_GRACE_S, GeneratorWorker, PlayJob, RolloutJob, RolloutService,
-                      collect_garbage_on_gui_thread, play_seed, preload)
+from .workers import PlayJob, RolloutJob, collect_garbage_on_gui_thread, play_seed, preload
 
 NO_RUNS_STATUS = "No runs yet: press “Demo run”."
 
 
-class MainWindow(DemoActions, RunFileActions, QMainWindow):
+class MainWindow(TrainingActions, DemoActions, RunFileActions, QMainWindow):
     training_started = Signal(str)
     record_received = Signal(str, object)      # run path, StepRecord | PhaseEvent
     run_finished = Signal(str, str)            # run path, status
@@ -58,14 +59,13 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.confirm = confirm or self._confirm_dialog
-        self.trainers: dict[str, GeneratorWorker] = {}
-        self.collector: GeneratorWorker | None = None
+        self.jobs = JobManager(self)         # every background job, and the rollout lane
+        self.service = self.jobs.rollouts
         self.current: str | None = None
         self.map = None
         self.run_info: dict | None = None    # the prepared run: its conditions, method, whether it has a latent map
         self.demo = DEMO_SCALES["app"]       # a DemoScale; tests swap in a smaller one
         self.settings = settings or QSettings("lwd-studio", "LWD Studio")   # recent files and the theme only
-        self.stragglers: list = []           # jobs still finishing their step when shutdown() gave up waiting
 
         self.runs = RunsPanel()
         self.losses = LossView(fallback=curve_fallbacks())
@@ -109,7 +109,6 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.setCentralWidget(central)
         self.resize(1600, 950)
 
-        self.service = RolloutService(self)
         self.service.run_loaded.connect(self._on_run_loaded)
         self.service.map_ready.connect(self._on_map_ready)
         self.service.samples_ready.connect(lambda zc: self.latents.set_samples(*zc))   # (z, cond)
@@ -117,7 +116,6 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.service.rollout_started.connect(self.viewer._on_rollout_started)
         self.service.frame_rendered.connect(self.viewer._on_frame_rendered)
         self.service.rollout_finished.connect(self.viewer._on_rollout_finished)
-        self.service.start()
         self.viewer.export_failed.connect(self.show_error)
         self.viewer.notice.connect(lambda msg: self.statusBar().showMessage(msg, 15_000))
         self.viewer.policy_requested.connect(self._on_policy_requested)
@@ -132,6 +130,8 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.horizons.play_requested.connect(self._on_play_requested)
         self.horizons.error.connect(self.show_error)
         self.behaviours.error.connect(self.show_error)
+        connect_horizons(self.horizons, self.jobs)
+        connect_behaviours(self.behaviours, self.jobs)
 
         tb = self.addToolBar("main")
         tb.setMovable(False)
@@ -140,6 +140,9 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         act.triggered.connect(lambda: self._on_action_requested("compare"))
         self.compare_views: list = []
         self.menus = AppMenus(self, self.settings)
+        self.jobs_label = QLabel()                      # how many jobs run; their names in its tooltip
+        self.statusBar().addPermanentWidget(self.jobs_label)
+        self.jobs.changed.connect(self._show_jobs)
 
         self.watcher = RunsWatcher(self.refresh, self)   # prompt refreshes; the timer is the fallback full rescan
         self.refresh_timer = QTimer(self)
@@ -200,13 +203,15 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
             shown[p] = (Path(p).name, RunDir(p).read_metrics())
         self.losses.show_runs(shown)
         cur = paths[0] if len(paths) == 1 else None
+        if cur is None and self.current is None:           # none or several, before and after: the hint may differ
+            self.latents.clear(empty_state(paths, False))
         if cur != self.current:
             self.current = cur
             self.map = None
             self.run_info = None
             self.viewer.set_conditions([])
-            self.latents.clear()
             trained = bool(cur) and is_trained(cur)
+            self.latents.clear(empty_state(paths, trained))
             if trained:
                 self.service.prepare(cur)
             self.behaviours.set_run(cur, trained)
@@ -238,70 +243,10 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
         self.runs.select_path(str(path))
         return str(path)
 
-    def action_start(self, path: str | None = None) -> None:
-        path = path or self._one()
-        self.start_training(path, resume=RunDir(path).started())
-
-    action_resume = action_start
-
-    def action_stop(self) -> None:
-        for p in self.selected():
-            if p in self.trainers:
-                self.trainers[p].cancel()
-                self.statusBar().showMessage(f"stopping {Path(p).name} after this step…")
-
     def _confirm_dialog(self, text: str) -> bool:
         # No by default: Return or Enter must never delete a run's checkpoints
         return QMessageBox.question(self, "LWD Studio", text, QMessageBox.Yes | QMessageBox.No,
                                     QMessageBox.No) == QMessageBox.Yes
-
-    # ------------------------------------------------------------------ training
-    def start_training(self, path: str, resume: bool = False, cfg=None) -> GeneratorWorker:
-        if path in self.trainers:
-            raise ValueError(f"{Path(path).name} is already running")
-        from lwd_core.methods.registry import train_run
-        run = RunDir(path)
-        cfg = cfg or run.config()
-        if not resume and run.metrics_path.exists():
-            raise ValueError(f"{Path(path).name} has training data already: use Resume")
-        worker = GeneratorWorker(lambda cancel: train_run(path, None if resume else cfg, resume=resume,
-                                                          cancel=cancel), self, grace_s=CANCEL_GRACE_S)
-        worker.item_produced.connect(lambda rec, p=path: self._on_record(p, rec))
-        worker.work_finished.connect(lambda st, p=path: self._on_worker_finished(p, st))
-        worker.work_failed.connect(lambda msg, p=path: self._on_worker_failed(p, msg))
-        self.trainers[path] = worker
-        worker.start()
-        self.training_started.emit(path)
-        self.statusBar().showMessage(f"training {Path(path).name}…")
-        self.refresh()
-        return worker
-
-    def _on_record(self, path: str, rec) -> None:
-        self.record_received.emit(path, rec)
-        if hasattr(rec, "step"):
-            self.losses.append(path, {"phase": rec.phase, "step": rec.step, "epoch": rec.epoch, **rec.losses})
-            self.statusBar().showMessage(f"{Path(path).name}: {rec.phase} step {rec.step}/{rec.total}")
-        else:
-            self.statusBar().showMessage(f"{Path(path).name}: {rec.message}")
-
-    def _finish_worker(self, path: str) -> None:
-        w = self.trainers.pop(path, None)
-        if w is not None:
-            w.wait(5000)
-            w.deleteLater()
-        self.refresh()
-
-    def _on_worker_finished(self, path: str, status: str) -> None:
-        self._finish_worker(path)
-        self.run_finished.emit(path, status)
-        self.statusBar().showMessage(f"{Path(path).name}: {status}")
-        if status == "finished" and self.current == path:
-            self.service.prepare(path)
-
-    def _on_worker_failed(self, path: str, msg: str) -> None:
-        self._finish_worker(path)
-        self.run_failed.emit(path, msg)
-        self.show_error(f"run {Path(path).name} failed: {msg}")
 
     def action_compare(self, path: str | None = None):
         """Open any `reproduce` study result (table2.json, fig8.json, ...)."""
@@ -377,22 +322,22 @@ class MainWindow(DemoActions, RunFileActions, QMainWindow):
     def clear_error(self) -> None:
         self.banner_box.hide()
 
+    def _show_jobs(self) -> None:
+        text, names = self.jobs.describe()
+        self.jobs_label.setText(text)
+        self.jobs_label.setToolTip(names)
+
+    @property
+    def stragglers(self) -> list:
+        """Jobs still finishing their step when shutdown() stopped waiting."""
+        return self.jobs.stragglers
+
     def shutdown(self, timeout_s: float = 4.0) -> bool:
         """Cancel every job, then wait for all of them together for at most timeout_s. Jobs stop between items,
         training at a resumable checkpoint. False when one is still inside a long item (kept in `stragglers`)."""
         self.refresh_timer.stop()
         self.watcher.blockSignals(True)
-        self.horizons.stop_sweep()
-        jobs = [*self.trainers.values(), self.collector, self.horizons.worker, self.behaviours.worker]
-        jobs = [w for w in jobs if w is not None]
-        for w in jobs:
-            w.cancel()
-        deadline = time.monotonic() + timeout_s
-        self.service.stop(wait_ms=0)
-        for t in [*jobs, self.service]:
-            t.wait(max(0, int(1000 * (deadline - time.monotonic()))))
-        self.stragglers = [t for t in [*jobs, self.service] if t.isRunning()]
-        return not self.stragglers
+        return self.jobs.shutdown(timeout_s)
 
     def closeEvent(self, ev) -> None:
         self.shutdown()

@@ -67,8 +67,11 @@ class AppMenus(QObject):
         for keys in (("new", "demo"), ("start", "stop", "resume"), ("duplicate", "rename", "delete")):
             for k in keys:
                 run.addAction(acts[k])
-            if keys[-1] != "delete":
-                run.addSeparator()
+            run.addSeparator()
+        self.stop_all = self._action(run, "Stop all jobs", self._stop_all, None, "stop every background job: "
+                                     "trainings at a resumable checkpoint, sweeps resumable, roll-outs unsaved")
+        self.stop_all.setEnabled(False)
+        win.jobs.changed.connect(lambda: self.stop_all.setEnabled(bool(win.jobs.running())))
 
         view = bar.addMenu("&View")
         themes = view.addMenu("Theme")
@@ -143,6 +146,11 @@ class AppMenus(QObject):
             a.setStatusTip(p)
             a.triggered.connect(lambda _=False, q=p: self.open_path(q))
         self.recent.setEnabled(bool(paths))
+
+    # --- Run
+    def _stop_all(self) -> None:
+        n = self.win.jobs.cancel_all()
+        self.win.statusBar().showMessage(f"stopping {n} job{'s' if n != 1 else ''} after their current step…")
 
     # --- View
     def set_theme(self, name: str) -> None:

@@ -1,5 +1,6 @@
-"""Background work for the app. Every worker runs lwd_core generators off the GUI thread and talks to
-the GUI only through queued signals. Views never call torch; these workers do."""
+"""Background work for the app: the thread that runs a job's lwd_core generator (jobs.py starts and tracks every
+job), the jobs' generators, and the rollout thread owning the envs. Workers talk to the GUI only through queued
+signals. Views never call torch; these workers do."""
 from __future__ import annotations
 
 import os
@@ -106,10 +107,11 @@ class GeneratorWorker(QThread):
         self.work_finished.emit(status)
 
 
-def study_worker(name: str, out, quick: bool = False, seeds: int | None = None, episodes: int | None = None,
-                 options: dict | None = None, workers: int | None = None, parent=None) -> GeneratorWorker:
-    """A registered study (`reproduce NAME`) in the background. Stopping it leaves it resumable: starting it again
-    on the same folder reuses what it finished."""
+def study_steps(name: str, out, quick: bool = False, seeds: int | None = None, episodes: int | None = None,
+                options: dict | None = None, workers: int | None = None):
+    """A registered study (`reproduce NAME`) as a job: `make(cancel)` for JobManager.start (with CANCEL_GRACE_S,
+    as it honours cancel itself). Stopping it leaves it resumable: starting it again on the same folder reuses
+    what it finished."""
     def make(cancel):
         from lwd_core.envs.collect import check_workers
         from lwd_core.studies.common import StudyEvent
@@ -122,13 +124,13 @@ def study_worker(name: str, out, quick: bool = False, seeds: int | None = None, 
         res = yield from st.run(args)
         if not res.ok:
             yield StudyEvent(f"{name} stopped; start it again to resume", status="cancelled")
-    return GeneratorWorker(make, parent, grace_s=CANCEL_GRACE_S)
+    return make
 
 
-def eval_worker(run_dir: str, episodes: int, kinds, out_path, workers: int | None = None,
-                parent=None) -> GeneratorWorker:
+def evaluation_steps(run_dir: str, episodes: int, kinds, out_path, workers: int | None = None):
     """Evaluate a run's policy kinds (None: all of them, with the suite's expert) with its own eval settings and
-    `episodes` per condition, in the background; the result is written (atomically) to out_path."""
+    `episodes` per condition, as a job (`make(cancel)` for JobManager.start); the result is written (atomically)
+    to out_path once every episode has run, so a cancelled evaluation leaves no file."""
     def make(cancel):
         import dataclasses
 
@@ -140,7 +142,7 @@ def eval_worker(run_dir: str, episodes: int, kinds, out_path, workers: int | Non
         yield from evaluate_run(run_dir, ecfg, None, tuple(kinds) if kinds else None, workers, result=res)
         os.makedirs(os.path.dirname(os.fspath(out_path)), exist_ok=True)
         atomic_write_json(out_path, res)
-    return GeneratorWorker(make, parent)
+    return make
 
 
 def play_seed(env_id: str) -> int:

@@ -2,7 +2,9 @@
 original behaviour policies' against the generated policies', and their returns, per behaviour.
 
 It shows a saved evaluation of the run that carries per-episode foot contacts (the `table1` study's, or one made
-here with "Roll out"), so opening it costs nothing; "Roll out" evaluates the run in the background."""
+here with "Roll out"), so opening it costs nothing. "Roll out" asks for an evaluation of the run (tab_jobs.py runs it
+as a job of the window's JobManager); its progress and end come back to roll_out_started(), show_progress() and
+roll_out_ended(). The view owns no thread."""
 from __future__ import annotations
 
 import json
@@ -15,13 +17,21 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpin
 
 from lwd_core.eval.behaviour import js_divergence
 
-from ..workers import eval_worker
 from .losses import PALETTE
 
 # saved evaluations in a run's eval/ folder, the newest shown: each is a main file, then files whose extra policy
 # kinds (evaluated on request, for the same episodes) are shown beside the main file's
 SAVED = (("behaviours.json",), ("table1-lwd.json", "table1-vtrain.json"))
 ORIGINAL = "expert"                  # evaluation's name for the suite's own policies: here the behaviours
+# the empty states: what the plot says, and the status line under it
+NO_RUN = ("No run selected.\nSelect a trained locomotion run\n(HalfCheetah, Walker2d, Ant: its conditions\n"
+          "are behaviours) in the runs list.",
+          "Select a trained locomotion run to compare its generated policies' foot contacts with the originals'.")
+UNTRAINED = ("This run is not trained yet.\nStart or resume it; Roll out opens\nwhen its training has finished.",
+             "Roll out opens once the selected run has finished training.")
+NO_EVAL = ("No behaviour evaluation saved\nfor this run yet: press Roll out.",
+           "Roll out evaluates the run in the background with N episodes per behaviour and saves the result "
+           "with the run (`lwd-studio reproduce table1` saves one too).")
 
 
 def load_behaviour_eval(run_dir: str | Path) -> dict | None:
@@ -55,14 +65,15 @@ def _read(path: Path) -> dict | None:
 
 class BehavioursView(QWidget):
     error = Signal(str)
-    evaluated = Signal(str)                 # the run whose evaluation just finished
+    roll_out_requested = Signal(str, int, object)   # run folder, episodes per behaviour, workers (None: all cores)
+    evaluated = Signal(str)                 # the run whose evaluation just ended
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.run_dir: str | None = None
         self.result: dict | None = None
-        self.worker = None
-        self.finished_workers: list = []
+        self.trained = False
+        self.busy: str | None = None            # the run being rolled out
         self.episodes = QSpinBox()
         self.episodes.setRange(2, 200)
         self.episodes.setValue(16)
@@ -75,8 +86,7 @@ class BehavioursView(QWidget):
         self.kind = QComboBox()
         self.kind.setToolTip("which of the run's policies to compare with the originals")
         self.kind.currentIndexChanged.connect(lambda _: self.set_result(self.result, keep_kind=True))
-        top = QHBoxLayout()
-        top.addWidget(QLabel("<b>Behaviours</b>"))
+        top = QHBoxLayout()                           # no title: the tab names the view
         top.addStretch(1)
         top.addWidget(QLabel("compare"))
         top.addWidget(self.kind)
@@ -92,10 +102,13 @@ class BehavioursView(QWidget):
         self.returns = pg.PlotWidget(background="w")
         self.returns.setTitle("mean return: original (left) and generated (right)", size="9pt")
         self.returns.showGrid(y=True, alpha=0.2)
+        self.placeholder = pg.TextItem(NO_RUN[0], color="#777", anchor=(0.5, 0.5))
+        self.scatter.addItem(self.placeholder, ignoreBounds=True)
+        self.placeholder.setPos(0.5, 0.5)
         plots = QHBoxLayout()
         plots.addWidget(self.scatter, 3)
         plots.addWidget(self.returns, 2)
-        self.status = QLabel("Select a trained locomotion run (its conditions are behaviours).")
+        self.status = QLabel(NO_RUN[1])
         self.status.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -104,11 +117,17 @@ class BehavioursView(QWidget):
 
     def set_run(self, run_dir: str | None, trained: bool = True) -> None:
         self.run_dir = run_dir
-        self.roll_btn.setEnabled(bool(run_dir) and trained and self.worker is None)
+        self.trained = bool(run_dir) and trained
+        self._update_button()
         ev = load_behaviour_eval(run_dir) if run_dir else None
         self.set_result(ev)
-        if run_dir and ev is None:
-            self.status.setText("No saved behaviour evaluation for this run: press Roll out.")
+        if ev is None:
+            plot_text, status = NO_RUN if not run_dir else UNTRAINED if not trained else NO_EVAL
+            self.placeholder.setText(plot_text)
+            self.status.setText(status)
+
+    def _update_button(self) -> None:
+        self.roll_btn.setEnabled(self.trained and self.busy is None)
 
     def set_result(self, ev: dict | None, keep_kind: bool = False) -> None:
         self.result = ev
@@ -120,6 +139,8 @@ class BehavioursView(QWidget):
         self.scatter.clear()
         self.scatter.getPlotItem().legend.clear()
         self.returns.clear()
+        self.scatter.addItem(self.placeholder, ignoreBounds=True)
+        self.placeholder.setVisible(not ev)
         if not ev:
             return
         m = ev["methods"]
@@ -148,26 +169,25 @@ class BehavioursView(QWidget):
                             f"distributions (nats, at most ln 2 = 0.693): " + ", ".join(texts))
 
     def roll_out(self, workers: int | None = None) -> None:
-        if not self.run_dir or self.worker is not None:
-            return
-        run_dir = self.run_dir
-        self.worker = eval_worker(run_dir, self.episodes.value(), None,
-                                  Path(run_dir) / "eval" / SAVED[0][0], workers, parent=self)
-        self.worker.item_produced.connect(lambda p: self.status.setText(
-            f"rolling out {getattr(p, 'method', '')}: {getattr(p, 'done', 0):.1f} / {getattr(p, 'total', 0)}"))
-        self.worker.work_finished.connect(lambda st: self._done(run_dir, st))
-        self.worker.work_failed.connect(lambda msg: (self._done(run_dir, "failed"), self.error.emit(f"behaviours: {msg}")))
-        self.roll_btn.setEnabled(False)
-        self.worker.start()
+        """Ask for a roll-out of the selected run (`workers`: evaluation processes; None: as many as the CPU has)."""
+        if self.run_dir and self.trained and self.busy is None:
+            self.roll_out_requested.emit(self.run_dir, self.episodes.value(), workers)
 
-    def _done(self, run_dir: str, status: str) -> None:
-        w, self.worker = self.worker, None
-        if w is not None:
-            w.wait(5000)
-            # kept, not deleteLater()'d: deleting a finished QThread that had stepped MuJoCo envs crashed the
-            # process (seen under pytest-qt, in processEvents); one small object per roll-out the user asks for
-            self.finished_workers.append(w)
-        self.roll_btn.setEnabled(bool(self.run_dir))
-        if status == "finished" and run_dir == self.run_dir:
-            self.set_run(run_dir)
+    def roll_out_started(self, run_dir: str) -> None:
+        self.busy = run_dir
+        self._update_button()
+        self.status.setText(f"rolling out {Path(run_dir).name}…")
+
+    def show_progress(self, p) -> None:
+        self.status.setText(f"rolling out {getattr(p, 'method', '')}: {getattr(p, 'done', 0):.1f} / "
+                            f"{getattr(p, 'total', 0)}")
+
+    def roll_out_ended(self, run_dir: str, status: str) -> None:
+        self.busy = None
+        self._update_button()
+        if run_dir == self.run_dir:
+            self.set_run(run_dir, self.trained)
+            if status in ("cancelled", "failed"):
+                self.status.setText("Roll out stopped before the end; nothing was saved." if status == "cancelled"
+                                    else "Roll out failed (see the message above); nothing was saved.")
         self.evaluated.emit(run_dir)

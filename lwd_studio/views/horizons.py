@@ -1,7 +1,10 @@
 """Action-horizon view (paper Fig. 9): LWD against Diffusion Policy over H_a on PushT, from a `reproduce fig9`
 result or from a sweep running in the background. Left: the absolute score (or success rate); right: the score
 relative to each method's best H_a, with diffusion queries per episode on a second axis. Dashed: perturbed.
-Clicking a point asks for that method to be played at that H_a (the main window routes it to the viewer)."""
+Clicking a point asks for that method to be played at that H_a (the main window routes it to the viewer).
+
+The view runs nothing itself: Start sweep and Stop are requests (tab_jobs.py turns them into a job of the window's
+JobManager), and the sweep's progress and end come back to sweep_started(), show_sweep_item() and sweep_ended()."""
 from __future__ import annotations
 
 import json
@@ -25,11 +28,13 @@ from PySide6.QtWidgets import (
 
 from lwd_core.errors import LWDError
 
-from ..workers import study_worker
-
 COLORS = {"LWD": "#1f77b4", "DP": "#ff7f0e"}
 DASH = {"clean": Qt.SolidLine, "perturbed": Qt.DashLine}
 MISSING_PEN = pg.mkPen("#999", width=1.5)           # a point whose run folder is missing: hollow and grey
+# the empty state: short in the plot, whole in the status line
+EMPTY = ("No result yet:\nopen one, or\nstart a sweep",
+         "No result yet. Open fig9 result… shows a saved one; Start sweep runs the study on the sweep folder "
+         "(quick: a few minutes on a CPU).")
 
 
 def load_fig9(path: str | Path) -> dict:
@@ -56,6 +61,8 @@ class Log2Axis(pg.AxisItem):
 
 class HorizonView(QWidget):
     play_requested = Signal(dict)        # {"run_dir", "kind", "horizon", "perturb", "label"}
+    sweep_requested = Signal(dict)       # {"out", "quick", "perturb", "workers"}
+    stop_requested = Signal(str)         # the sweep folder whose sweep should stop
     sweep_finished = Signal(str)         # "finished", "cancelled" or "failed"
     error = Signal(str)
 
@@ -63,7 +70,7 @@ class HorizonView(QWidget):
         super().__init__(parent)
         self.result: dict | None = None
         self.result_dir: Path | None = None      # the folder of the opened fig9.json; its runs are looked for there
-        self.worker = None
+        self.running: str | None = None          # the folder of the sweep in progress
         self.items: list = []
         self.floor_lines: list = []          # the reference (hold still) per condition, read off the result
         self.open_btn = QPushButton("Open fig9 result…")
@@ -90,29 +97,38 @@ class HorizonView(QWidget):
         self.measure.currentIndexChanged.connect(self.redraw)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m points")
-        self.status = QLabel("Open a fig9 result, or start a sweep (lwd-studio reproduce fig9 from the app).")
+        self.status = QLabel("")
         self.status.setWordWrap(True)
 
-        top = QHBoxLayout()
-        top.addWidget(QLabel("<b>Action horizons</b>"))
-        top.addStretch(1)
+        # three short rows rather than one long one: the tab is about 370 px wide in a 1024-pixel window
+        top = QHBoxLayout()                           # no title: the tab names the view
         top.addWidget(self.open_btn)
+        top.addStretch(1)
+        top.addWidget(QLabel("left plot:"))
+        top.addWidget(self.measure)
+        folder = QHBoxLayout()
+        folder.addWidget(QLabel("sweep folder"))
+        folder.addWidget(self.out, 1)
         sweep = QHBoxLayout()
-        sweep.addWidget(QLabel("sweep folder"))
-        sweep.addWidget(self.out, 1)
         sweep.addWidget(self.quick)
         sweep.addWidget(self.perturb)
+        sweep.addStretch(1)
         sweep.addWidget(self.start_btn)
         sweep.addWidget(self.stop_btn)
         self.abs_plot = pg.PlotWidget(background="w", axisItems={"bottom": Log2Axis("bottom")})
         self.rel_plot = pg.PlotWidget(background="w", axisItems={"bottom": Log2Axis("bottom")})
-        for p, title in ((self.abs_plot, "absolute"), (self.rel_plot, "relative to the method's best H_a")):
+        for p, title in ((self.abs_plot, "absolute"), (self.rel_plot, "relative to its best H_a")):
             p.showGrid(x=True, y=True, alpha=0.2)
             p.setLabel("bottom", "action horizon H_a")
             p.setTitle(title, size="9pt")
             p.setYRange(0, 1.05)
         self.abs_plot.addLegend(offset=(5, 5), labelTextSize="8pt")
-        self.rel_plot.setLabel("right", "diffusion queries / episode (dotted, log)")
+        self.placeholder = pg.TextItem(EMPTY[0], color="#777", anchor=(0.5, 0.5))
+        self.abs_plot.addItem(self.placeholder, ignoreBounds=True)
+        self.placeholder.setPos(np.log2(8), 0.5)
+        for p in (self.abs_plot, self.rel_plot):
+            p.setXRange(0, np.log2(128))
+        self.rel_plot.setLabel("right", "queries / episode (dotted)")
         self.rel_plot.getAxis("right").setLogMode(False, True)
         self.queries_box = pg.ViewBox()                       # the relative plot's second y axis
         self.rel_plot.scene().addItem(self.queries_box)
@@ -123,16 +139,14 @@ class HorizonView(QWidget):
         plots = QHBoxLayout()
         plots.addWidget(self.abs_plot)
         plots.addWidget(self.rel_plot)
-        bottom = QHBoxLayout()
-        bottom.addWidget(QLabel("left plot:"))
-        bottom.addWidget(self.measure)
-        bottom.addWidget(self.progress, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addLayout(folder)
         lay.addLayout(sweep)
         lay.addLayout(plots, 1)
-        lay.addLayout(bottom)
+        lay.addWidget(self.progress)
         lay.addWidget(self.status)
+        self.status.setText(EMPTY[1])
 
     # ------------------------------------------------------------------ results
     def _guard(self, fn, *args) -> None:
@@ -176,8 +190,11 @@ class HorizonView(QWidget):
         self.queries_box.clear()
         self.items.clear()
         self.floor_lines.clear()
+        self.placeholder.setVisible(not self.result)
         if not self.result:
             return
+        for p in (self.abs_plot, self.rel_plot):
+            p.enableAutoRange(x=True)                    # the empty state showed a fixed H_a range of 1..128
         key = "score" if self.measure.currentIndex() == 0 else "success"
         self.abs_plot.setLabel("left", "mean coverage score" if key == "score" else "success rate")
         qmin, qmax = 1.0, 1.0
@@ -245,27 +262,28 @@ class HorizonView(QWidget):
 
     # ------------------------------------------------------------------ background sweep
     def start_sweep(self, workers: int | None = None) -> None:
-        if self.worker is not None:
+        """Ask for a sweep on the folder shown (`workers`: evaluation processes; None: as many as the CPU has)."""
+        if self.running is not None:
             raise ValueError("a sweep is already running")
         out = self.out.text().strip()
         if not out:
             raise ValueError("choose a folder for the sweep")
-        self.worker = study_worker("fig9", Path(out), quick=self.quick.isChecked(),
-                                   options={"perturb": self.perturb.isChecked()}, workers=workers, parent=self)
-        self.worker.item_produced.connect(self._on_item)
-        self.worker.work_finished.connect(self._on_done)
-        self.worker.work_failed.connect(lambda msg: (self._on_done("failed"), self.error.emit(f"fig9: {msg}")))
-        self.start_btn.setEnabled(False)
-        self.stop_btn.setEnabled(True)
-        self.status.setText(f"sweep running in {out}…")
-        self.worker.start()
+        self.sweep_requested.emit({"out": out, "quick": self.quick.isChecked(), "perturb": self.perturb.isChecked(),
+                                   "workers": workers})
 
     def stop_sweep(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        if self.running is not None:
+            self.stop_requested.emit(self.running)
             self.status.setText("stopping after the current step; Start sweep again to resume…")
 
-    def _on_item(self, item) -> None:
+    def sweep_started(self, out: str) -> None:
+        self.running = out
+        self.start_btn.setEnabled(False)
+        self.stop_btn.setEnabled(True)
+        self.progress.reset()
+        self.status.setText(f"sweep running in {out}…")
+
+    def show_sweep_item(self, item) -> None:
         if hasattr(item, "points_total"):
             self.progress.setMaximum(item.points_total)
             self.progress.setValue(item.points_done)
@@ -275,16 +293,15 @@ class HorizonView(QWidget):
         elif hasattr(item, "message"):
             self.status.setText(item.message)
 
-    def _on_done(self, status: str) -> None:
-        w, self.worker = self.worker, None
-        if w is not None:
-            w.wait(5000)
-            w.deleteLater()
+    def sweep_ended(self, status: str) -> None:
+        out, self.running = self.running, None
         self.start_btn.setEnabled(True)
         self.stop_btn.setEnabled(False)
-        done = Path(self.out.text()) / "fig9.json"
+        done = Path(out or self.out.text()) / "fig9.json"
         if status == "finished" and done.exists():
             self._guard(self.open_result, done)
         elif status == "cancelled":
             self.status.setText("sweep stopped: Start sweep again to resume where it left off")
+        elif status == "failed":
+            self.status.setText("the sweep failed (see the message above); Start sweep again to retry")
         self.sweep_finished.emit(status)

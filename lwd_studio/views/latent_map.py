@@ -22,6 +22,21 @@ TASK_COLORS = PALETTE + ("#bcbd22", "#7f7f7f")
 
 
 SAMPLE_TIP = "draw 8 latents per condition from the diffusion model and show them as stars"
+# the empty states: what the map says before it has one to show
+NO_RUN = ("No run selected.\nSelect a trained run in the runs list\nto see its demonstrations' latents,\n"
+          "then click a point to play its policy.")
+SEVERAL = "Several runs selected: their curves\nare overlaid above. Select one run\nto see its latent map."
+UNTRAINED = "This run has no latents yet.\nStart or resume it: the map appears\nwhen its VAE phase ends."
+LOADING = "Loading the run's latents…"
+
+
+def empty_state(paths: list[str], trained: bool) -> str:
+    """What the map says for the selected runs (`trained`: the one selected run has finished training)."""
+    if not paths:
+        return NO_RUN
+    if len(paths) > 1:
+        return SEVERAL
+    return LOADING if trained else UNTRAINED
 
 
 class LatentMapView(QWidget):
@@ -30,7 +45,7 @@ class LatentMapView(QWidget):
     blend_requested = Signal(object, int, str)    # the blended latent (D,), its condition id, a label
     samples_requested = Signal()
     error = Signal(str)
-    HINT = "Select one trained run to see its latents."
+    HINT = NO_RUN
     BLEND_HINT = "Click a point to run its policy; shift-click a second point to blend."
 
     def __init__(self, parent=None):
@@ -48,8 +63,7 @@ class LatentMapView(QWidget):
         self.pcx.setToolTip("the principal component on the x axis")
         self.pcy.setToolTip("the principal component on the y axis")
         self.sample_btn.clicked.connect(self.samples_requested.emit)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("<b>Latent map</b>"))
+        top = QHBoxLayout()                           # no title: the tab names the view
         top.addStretch(1)
         top.addWidget(QLabel("x"))
         top.addWidget(self.pcx)
@@ -79,6 +93,8 @@ class LatentMapView(QWidget):
         self.blend_btn.setEnabled(False)
         self.blend_btn.clicked.connect(self._on_blend_clicked)
         self.blend_label = QLabel(self.BLEND_HINT)
+        self.blend_label.setWordWrap(True)                # two lines in a narrow tab, instead of a cut sentence
+        self.slider.setMinimumWidth(80)
         self.blend_label.setProperty("role", "hint")      # dimmed by the theme's style sheet
         self.slider.valueChanged.connect(self._update_blend_label)
         bottom = QHBoxLayout()

@@ -17,6 +17,9 @@ from PySide6.QtWidgets import (
 
 PANELS = (("mse", "VAE reconstruction (action MSE)"), ("kl", "KL"), ("ddpm_loss", "diffusion loss"))
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
+# the empty states, written across the middle plot
+NO_RUN = "No run selected:\nselect runs in the list\nto see their curves."
+NO_RECORDS = "No curves yet:\nstart the run to\nwatch them live."
 
 
 class LogAxis(pg.AxisItem):
@@ -73,7 +76,10 @@ class LossView(QWidget):
             p.showGrid(x=True, y=True, alpha=0.3)
             p.setLogMode(y=True)
             self.plots[key] = p
+            self.glw.ci.layout.setColumnStretchFactor(i, 1)      # equal widths, whatever each title's length
         self.legend = self.plots["mse"].addLegend(offset=(-5, 5))
+        self.placeholder = pg.TextItem(NO_RUN, color="#777", anchor=(0.5, 0.5))
+        self.plots["kl"].addItem(self.placeholder, ignoreBounds=True)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addWidget(self.glw, 1)
@@ -90,6 +96,7 @@ class LossView(QWidget):
         self.timer.start()
         for w in (self.log.toggled, self.smoothing.valueChanged, self.xaxis.currentIndexChanged):
             w.connect(self._on_option_changed)
+        self._update_placeholder()
 
     def show_runs(self, runs: dict[str, tuple[str, list[dict]]]) -> None:
         """runs: path -> (display name, records). Replaces what is shown."""
@@ -106,6 +113,7 @@ class LossView(QWidget):
                 c = plot.plot([], [], pen=pg.mkPen(color, width=2), name=self.names[path] if key == "mse" else None)
                 self.curves[(path, key)] = c
         self._dirty = True
+        self._update_placeholder()
 
     def color(self, path: str) -> str:
         """A run keeps the colour it was first drawn in, whichever runs are shown beside it."""
@@ -117,6 +125,17 @@ class LossView(QWidget):
         if path in self.data:
             self.data[path].append(record)
             self._dirty = True
+            if self.placeholder.isVisible():
+                self._update_placeholder()
+
+    def _update_placeholder(self) -> None:
+        """Say what to do while no shown run has a record; centred in whatever range the plot keeps."""
+        empty = not any(self.data.get(p) for p in self.shown)
+        self.placeholder.setVisible(empty)
+        if empty:
+            self.placeholder.setText(NO_RECORDS if self.shown else NO_RUN)
+            (x0, x1), (y0, y1) = self.plots["kl"].vb.viewRange()
+            self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
     def _on_option_changed(self, *a) -> None:
         for p in self.plots.values():

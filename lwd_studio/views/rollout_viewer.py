@@ -57,11 +57,13 @@ class RolloutViewer(QWidget):
         self.image = QLabel("Click a point on the latent map, or choose a condition and press Run policy.")
         self.image.setAlignment(Qt.AlignCenter)
         self.image.setWordWrap(True)                 # the hint fits a narrow viewer; frames are pixmaps, unaffected
-        self.image.setMinimumSize(320, 240)
+        self.image.setMinimumSize(240, 180)
         self.image.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.image.setStyleSheet("background: #222; color: #ccc;")
+        self.title.setWordWrap(True)                 # a long label and seed wrap in a narrow viewer
         self.counter = QLabel("frame 0 / 0")
         self.stats = QLabel("")
+        self.stats.setWordWrap(True)
         self.play_btn = QPushButton("Pause")
         self.play_btn.setToolTip("play or pause the rollout (Space)")
         self.step_btn = QPushButton("Step")
@@ -94,11 +96,12 @@ class RolloutViewer(QWidget):
         run_row.addWidget(self.condition)
         run_row.addWidget(self.run_btn)
         run_row.addStretch(1)
+        run_row.addWidget(self.export_btn)           # here, not with the playback buttons: a narrower viewer
         scrub = QHBoxLayout()
         scrub.addWidget(self.scrubber, 1)
         scrub.addWidget(self.counter)
         ctl = QHBoxLayout()
-        for w in (self.play_btn, self.step_btn, self.restart_btn, self.speed, self.export_btn):
+        for w in (self.play_btn, self.step_btn, self.restart_btn, self.speed):
             ctl.addWidget(w)
         ctl.addStretch(1)
         lay = QVBoxLayout(self)

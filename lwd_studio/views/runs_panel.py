@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 COLUMNS = ("name", "dataset", "preset", "status", "steps", "best MSE", "updated")
+WIDTHS = (90, 100, 74, 86, 84, 68, 84)              # "interrupted" fits the status column; the name stretches
+# Hidden first, in this order, when the table is too narrow for every column (a 1024-pixel-wide window); they come
+# back as it widens. Name, status and steps always show.
+SHED = ("updated", "preset", "dataset", "best MSE")
 STATUS_COLORS = {"running": "#1f77b4", "finished": "#2ca02c", "failed": "#d62728", "cancelled": "#ff7f0e",
                  "interrupted": "#9467bd", "broken": "#d62728", "created": "#7f7f7f"}
 RESUMABLE = ("cancelled", "interrupted", "failed")      # a checkpoint may exist; Resume continues from it
@@ -56,9 +60,10 @@ class RunsPanel(QWidget):
         self.table.setTextElideMode(Qt.ElideMiddle)
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.Interactive)
-        hh.setStretchLastSection(True)
-        for col, w in enumerate((90, 110, 80, 86, 90, 72)):       # "interrupted" fits the status column
+        hh.setSectionResizeMode(0, QHeaderView.Stretch)    # the name takes the room the other columns leave
+        for col, w in enumerate(WIDTHS):
             self.table.setColumnWidth(col, w)
+        self.table.viewport().installEventFilter(self)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.setToolTip("every run folder; select several runs to overlay their curves")
         self.actions: dict[str, QAction] = {}
@@ -92,6 +97,23 @@ class RunsPanel(QWidget):
         self._paths: list[str] = []
         self._status: dict[str, str] = {}
         self._update_buttons()
+
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() == QEvent.Resize and obj is self.table.viewport():
+            self._fit_columns()
+        return False
+
+    def _fit_columns(self) -> None:
+        """Hide the columns of SHED, in order, until the rest fit the table's width."""
+        room = self.table.viewport().width()
+        hidden: set[str] = set()
+        for name in SHED:
+            if sum(w for c, w in zip(COLUMNS, WIDTHS) if c not in hidden) <= room:
+                break
+            hidden.add(name)
+        for col, name in enumerate(COLUMNS):
+            if self.table.isColumnHidden(col) != (name in hidden):
+                self.table.setColumnHidden(col, name in hidden)
 
     def set_rows(self, rows: list[dict]) -> None:
         """Rows already listed keep their place, so a run that writes a step does not jump to the top; runs new to

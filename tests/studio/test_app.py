@@ -22,10 +22,10 @@ def window(qtbot, tmp_path):
     w = MainWindow(tmp_path / "runs", confirm=lambda text: True)
     qtbot.addWidget(w)
     yield w
+    threads = [j.worker for j in w.jobs.running()]
     w.shutdown()
     assert not w.service.isRunning()
-    assert all(not t.isRunning() for t in w.trainers.values())
-    assert w.collector is None or not w.collector.isRunning()
+    assert all(not t.isRunning() for t in threads)
 
 
 def long_cfg(dataset, name="r1", steps=100_000):

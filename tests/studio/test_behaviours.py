@@ -7,8 +7,22 @@ import pytest
 pytest.importorskip("PySide6")
 
 from lwd_core.config import preset  # noqa: E402
+from lwd_studio.jobs import JobManager  # noqa: E402
+from lwd_studio.tab_jobs import connect_behaviours  # noqa: E402
 from lwd_studio.views.behaviours import BehavioursView  # noqa: E402
 from tests.toy_behaviours import write_behaviours  # noqa: E402
+
+
+@pytest.fixture
+def view(qtbot):
+    """A Behaviours view wired to a job manager of its own, as the main window wires it to the window's."""
+    v = BehavioursView()
+    qtbot.addWidget(v)
+    jobs = JobManager()
+    connect_behaviours(v, jobs)
+    v.jobs = jobs
+    yield v
+    assert jobs.shutdown()
 
 
 def _fake_eval(levels=("expert", "medium", "random"), n=6):
@@ -25,7 +39,7 @@ def test_a_saved_evaluation_is_drawn_with_its_divergences(qtbot, tmp_path):
     qtbot.addWidget(v)
     (tmp_path / "eval").mkdir()
     v.set_run(str(tmp_path))
-    assert v.result is None and "press Roll out" in v.status.text()
+    assert v.result is None and "press Roll out" in v.placeholder.toPlainText()
     (tmp_path / "eval" / "table1-lwd.json").write_text(json.dumps(_fake_eval()))
     (tmp_path / "eval" / "behaviours.json").write_text("{not json")                  # ignored, not a crash
     v.set_run(str(tmp_path))
@@ -45,7 +59,7 @@ def test_a_saved_evaluation_is_drawn_with_its_divergences(qtbot, tmp_path):
     assert [v.kind.itemText(i) for i in range(v.kind.count())] == ["lwd"]
 
 
-def test_roll_out_a_trained_locomotion_run_in_the_background(qtbot, tmp_path, monkeypatch):
+def test_roll_out_a_trained_locomotion_run_in_the_background(qtbot, view, tmp_path, monkeypatch):
     from lwd_core.data.hdf5 import save_dataset
     from lwd_core.envs.locomotion_collect import LocomotionCollectConfig, collect_locomotion
     from lwd_core.methods.registry import train_run
@@ -55,12 +69,12 @@ def test_roll_out_a_trained_locomotion_run_in_the_background(qtbot, tmp_path, mo
     save_dataset(res["dataset"], tmp_path / "hc.h5")
     cfg = preset("tiny").replace(data={"dataset": str(tmp_path / "hc.h5")}, eval={"max_steps": 30})
     list(train_run(str(tmp_path / "run"), cfg))
-    v = BehavioursView()
-    qtbot.addWidget(v)
+    v = view
     v.set_run(str(tmp_path / "run"))
     v.episodes.setValue(3)
     with qtbot.waitSignal(v.evaluated, timeout=120_000):
         v.roll_out(workers=1)
+    assert v.jobs.running() == []
     saved = json.loads((tmp_path / "run" / "eval" / "behaviours.json").read_text())
     assert saved["foot_labels"] == ["back foot", "front foot"] and saved["episodes"] == 3
     assert v.result is not None and v.status.text().count(": JS ") == 3 and v.roll_btn.isEnabled()
@@ -97,7 +111,7 @@ def test_latent_map_of_a_locomotion_run_colours_by_behaviour_and_plays_a_point(q
         w.shutdown()
 
 
-def test_pressing_roll_out_evaluates_the_run(qtbot, tmp_path, synthetic_file, monkeypatch):
+def test_pressing_roll_out_evaluates_the_run(qtbot, view, tmp_path, synthetic_file, monkeypatch):
     """The real Roll out button: its clicked(bool) once passed checked=False on as `workers`, so every roll-out
     failed with "`workers` must be an integer >= 1, got False"."""
     from PySide6.QtCore import Qt
@@ -107,8 +121,7 @@ def test_pressing_roll_out_evaluates_the_run(qtbot, tmp_path, synthetic_file, mo
     monkeypatch.setattr(collect, "usable_cores", lambda: 1)       # the button's workers=None: in this process
     cfg = preset("tiny").replace(name="toy", env_id="toy-maps", data={"dataset": str(synthetic_file)})
     list(train_run(str(tmp_path / "run"), cfg))
-    v = BehavioursView()
-    qtbot.addWidget(v)
+    v = view
     v.show()
     qtbot.waitExposed(v)
     v.set_run(str(tmp_path / "run"))

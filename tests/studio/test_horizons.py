@@ -64,7 +64,7 @@ def test_sweep_from_the_app_stops_resumably_resumes_and_plays_a_point(qtbot, tmp
                 firsts.append(item)
                 v.stop_sweep()
         v.start_sweep(workers=1)
-        v.worker.item_produced.connect(stop_at_first_point)
+        w.jobs.job("sweep", str(tmp_path / "sweep")).item.connect(stop_at_first_point)
         with qtbot.waitSignal(v.sweep_finished, timeout=300_000) as sig:
             pass
         assert sig.args == ["cancelled"] and firsts[0].points_done == 1 and firsts[0].points_total == 6

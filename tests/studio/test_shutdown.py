@@ -1,11 +1,15 @@
 """Closing the main window with jobs running: every job is cancelled, stops between items, and the window closes
-within 5 s (a job's generator that never looks at its cancel flag included)."""
+within 5 s (a job's generator that never looks at its cancel flag included). Every job runs through the window's
+JobManager, the ones the tabs ask for included; the views own no thread."""
 import time
 
 import pytest
 
 pytest.importorskip("PySide6")
 
+from PySide6.QtCore import QThread, Qt  # noqa: E402
+
+from lwd_studio import tab_jobs  # noqa: E402
 from lwd_studio.main_window import MainWindow  # noqa: E402
 from lwd_studio.workers import CANCEL_GRACE_S, GeneratorWorker  # noqa: E402
 
@@ -21,35 +25,78 @@ def forever(cancel):
         time.sleep(0.01)
 
 
-def test_closing_the_window_cancels_every_job_and_returns_within_5_s(qtbot, tmp_path):
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """A window whose tabs' sweep and roll-out run `forever` instead of a study and an evaluation."""
+    monkeypatch.setattr(tab_jobs, "study_steps", lambda *a, **k: forever)
+    monkeypatch.setattr(tab_jobs, "evaluation_steps", lambda *a, **k: forever)
     w = MainWindow(tmp_path / "runs", confirm=lambda t: True)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    # one job in each place the window keeps one; the trainer, like real training, is given time to wind down
-    jobs = {"trainer": GeneratorWorker(forever, w, grace_s=CANCEL_GRACE_S), "collector": GeneratorWorker(forever, w),
-            "sweep": GeneratorWorker(forever, w.horizons), "evaluation": GeneratorWorker(forever, w.behaviours)}
-    w.trainers[str(tmp_path / "runs" / "r")] = jobs["trainer"]
-    w.collector, w.horizons.worker, w.behaviours.worker = jobs["collector"], jobs["sweep"], jobs["evaluation"]
+    yield w
+    w.shutdown()
+
+
+def press_the_tabs_buttons(qtbot, w, tmp_path) -> None:
+    """Start sweep on the Action horizons tab and Roll out on the Behaviours tab, pressed."""
+    w.tabs.setCurrentWidget(w.horizons)
+    w.horizons.out.setText(str(tmp_path / "sweep"))
+    qtbot.mouseClick(w.horizons.start_btn, Qt.LeftButton)
+    w.tabs.setCurrentWidget(w.behaviours)
+    w.behaviours.set_run(str(tmp_path / "runs" / "trained"), trained=True)     # what selecting a trained run does
+    qtbot.mouseClick(w.behaviours.roll_btn, Qt.LeftButton)
+
+
+def test_closing_the_window_cancels_every_job_and_returns_within_5_s(qtbot, window, tmp_path):
+    w = window
+    # a training (given time to wind down, as real training is) and a demo collection, as the window starts them
+    w.jobs.start("train", str(tmp_path / "runs" / "r"), forever, label="training r", grace_s=CANCEL_GRACE_S)
+    w.jobs.start("collect", str(tmp_path / "data.h5"), forever, label="demo: collecting")
+    press_the_tabs_buttons(qtbot, w, tmp_path)
+    jobs = {j.kind: j for j in w.jobs.running()}
+    assert set(jobs) == {"train", "collect", "sweep", "evaluate"}
+    assert w.jobs_label.text() == "4 jobs running" and "fig9 sweep" in w.jobs_label.toolTip()
+    assert not w.horizons.start_btn.isEnabled() and not w.behaviours.roll_btn.isEnabled()
+    assert not w.horizons.findChildren(QThread) and not w.behaviours.findChildren(QThread)
     items = {k: [] for k in jobs}
     ends = {}
     for k, job in jobs.items():
-        job.item_produced.connect(items[k].append)
-        job.work_finished.connect(lambda st, k=k: ends.__setitem__(k, st))
-        job.start()
+        job.item.connect(items[k].append)
+        job.ended.connect(lambda st, k=k: ends.__setitem__(k, st))
     qtbot.waitUntil(lambda: all(len(v) > 3 for v in items.values()), timeout=10_000)
+    threads = [j.worker for j in jobs.values()] + [w.service]
     t0 = time.perf_counter()
     w.close()
     took = time.perf_counter() - t0
     print(f"closing with 4 jobs running took {took:.2f} s")
     assert not w.isVisible()
     assert took < 5, f"closing took {took:.1f} s"
-    assert all(not j.isRunning() for j in jobs.values()) and not w.service.isRunning() and w.stragglers == []
+    assert all(not t.isRunning() for t in threads) and w.stragglers == []
     qtbot.waitUntil(lambda: len(ends) == len(jobs), timeout=5000)
     assert ends == {k: "cancelled" for k in jobs}
+    assert w.jobs.running() == [] and w.jobs_label.text() == ""
     counts = {k: len(v) for k, v in items.items()}
     qtbot.wait(300)
     assert {k: len(v) for k, v in items.items()} == counts          # nothing more after the stop
+
+
+def test_stop_all_jobs_in_the_run_menu_stops_the_tabs_jobs_and_their_buttons_come_back(qtbot, window, tmp_path):
+    w = window
+    stop_all = next(a for m in w.menuBar().actions() if m.text() == "&Run" for a in m.menu().actions()
+                    if a.text() == "Stop all jobs")
+    assert not stop_all.isEnabled()
+    press_the_tabs_buttons(qtbot, w, tmp_path)
+    assert sorted(j.kind for j in w.jobs.running()) == ["evaluate", "sweep"] and stop_all.isEnabled()
+    with qtbot.waitSignals([w.horizons.sweep_finished, w.behaviours.evaluated], timeout=5000):
+        stop_all.trigger()
+    assert w.jobs.running() == [] and not stop_all.isEnabled() and w.jobs_label.text() == ""
+    assert w.horizons.start_btn.isEnabled() and not w.horizons.stop_btn.isEnabled()
+    assert w.behaviours.roll_btn.isEnabled() and "nothing was saved" in w.behaviours.status.text()
+    assert "Start sweep again" in w.horizons.status.text()
+    # the tabs can start again at once: the manager let go of the ended jobs
+    qtbot.mouseClick(w.horizons.start_btn, Qt.LeftButton)
+    assert [j.kind for j in w.jobs.running()] == ["sweep"]
 
 
 def test_a_worker_stops_between_items_once_cancelled(qtbot):
