@@ -45,8 +45,11 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     res["matmul_gflops"] = peak
     log(f"fp32 matmul (2048^2, {res['threads']} threads): {peak:.1f} GFLOP/s")
 
-    # --- VAE training step (preset mt10: window 500, encoder 1024-512, decoder xs, batch 32)
-    vae = build_vae(cfg, L, obs_dim, act_dim, True)
+    # --- the paper's VAE training step (flattened encoder, fp32; mt10 shapes: window 500, batch 32). The ratio of
+    # its achieved GFLOP/s to plain matmul says how far the step is from compute-bound, not how fast it is: the
+    # encoder's weight gradient (inner dimension = the batch of 32) and Adam over 27M weights are memory-bound
+    paper = cfg.replace(precision="fp32", vae={"encoder": "flat"})
+    vae = build_vae(paper, L, obs_dim, act_dim, True)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)
     obs, act = torch.randn(B, L, obs_dim), torch.rand(B, L, act_dim) * 2 - 1
     mask = torch.ones(B, L)
@@ -64,8 +67,19 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     st = _median_time(step, 4 if quick else 12)
     res.update(train_step_s=st, train_step_gflop=flops / 1e9, train_step_gflops=flops / st / 1e9)
     res["train_step_matmul_ratio"] = res["train_step_gflops"] / peak
-    log(f"VAE train step (batch {B}, window {L}, {cfg.vae.states_per_window} states/window): {st * 1e3:.1f} ms, "
-        f"{flops / 1e9:.2f} GFLOP -> {res['train_step_gflops']:.1f} GFLOP/s = {res['train_step_matmul_ratio']:.2f} x matmul")
+    log(f"paper's VAE train step (flat encoder, fp32, batch {B}, window {L}): {st * 1e3:.1f} ms, "
+        f"{flops / 1e9:.2f} GFLOP -> {res['train_step_gflops']:.1f} GFLOP/s = {res['train_step_matmul_ratio']:.2f} "
+        f"x matmul (memory-bound: a low ratio, not a slow step)")
+
+    # --- VAE steps/s for each encoder and precision, in this same run; the default set-up against the paper's
+    enc = encoder_precision_bench(steps=6 if quick else 20, log=log)
+    res.update({f"vae_{k}": v for k, v in enc.items() if "steps_per_s" in k or "over_flat" in k})
+    from .train.engine import resolve_precision
+    default = f"{cfg.vae.encoder}_{resolve_precision(cfg.precision, torch.device('cpu'))}"
+    res["vae_default_setup"] = default
+    res["vae_default_over_paper"] = enc[f"{default}_over_flat_fp32"]
+    log(f"VAE default set-up ({default.replace('_', ', ')}) over the paper's (flat, fp32): "
+        f"{res['vae_default_over_paper']:.2f}x")
 
     # --- generated policy latency at batch 1 (numpy, the exported form) and batched
     with torch.no_grad():
@@ -121,15 +135,16 @@ _THROUGHPUT = {"lwd_vae": ("lwd", {}, "vae"), "lwd_ddpm": ("lwd", {}, "ddpm"),
                "dp_small": ("diffusion_policy", {"dp_size": "small"}, "diffusion_policy")}
 
 
-def training_throughput(quick: bool, log, device: str = "auto") -> dict:
-    """Training steps/s of every method on the configured device (`auto`: CUDA when available), measured from
-    the engine's own step records after a warm-up, at the Table 2 batch sizes."""
+def training_throughput(quick: bool, log, device: str = "auto", precisions: tuple[str, ...] = ("fp32", "bf16")) -> dict:
+    """Training steps/s of every method on the configured device (`auto`: CUDA when available) under each precision,
+    measured from the engine's own step records after a warm-up, at the Table 2 batch sizes. The key without a
+    precision is the preset's own (`auto` resolved on this device)."""
     import tempfile
     from pathlib import Path
 
     from .data.hdf5 import Dataset, save_dataset
     from .methods.registry import train_run
-    from .train.engine import StepRecord, pick_device
+    from .train.engine import StepRecord, pick_device, resolve_precision
     rng = np.random.default_rng(0)
     n_eps, T = 20, 500
     N = n_eps * T
@@ -144,17 +159,26 @@ def training_throughput(quick: bool, log, device: str = "auto") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "bench.h5"
         save_dataset(ds, data)
+        own = resolve_precision(preset("mt10").precision, pick_device(device))
         for key, (method, over, phase) in _THROUGHPUT.items():
-            cfg = preset("mt10").replace(method=method, device=device, log_every=1, checkpoint_every=10_000,
-                                         data={"dataset": str(data)}, baseline={**over, "steps": 2 * steps},
-                                         vae={"steps": 2 * steps if phase == "vae" else 2},
-                                         ddpm={"steps": 10 * steps if phase == "ddpm" else 2})
-            recs = [r for r in train_run(str(Path(tmp) / key), cfg) if isinstance(r, StepRecord) and r.phase == phase]
-            half = len(recs) // 2            # the first half warms up kernels and allocators
-            rate = (len(recs) - half) / (recs[-1].elapsed - recs[half - 1].elapsed)
-            out[f"train_steps_per_s_{key}"] = rate
-            bs = {"vae": cfg.vae.batch_size, "ddpm": cfg.ddpm.batch_size}.get(phase, cfg.baseline.batch_size)
-            log(f"training {key} (batch {bs}) on {out['train_device']}: {rate:.1f} steps/s")
+            for prec in precisions:
+                cfg = preset("mt10").replace(method=method, device=device, precision=prec, log_every=1,
+                                             checkpoint_every=10_000, data={"dataset": str(data)},
+                                             baseline={**over, "steps": 2 * steps},
+                                             vae={"steps": 2 * steps if phase == "vae" else 2},
+                                             ddpm={"steps": 10 * steps if phase == "ddpm" else 2})
+                recs = [r for r in train_run(str(Path(tmp) / f"{key}-{prec}"), cfg)
+                        if isinstance(r, StepRecord) and r.phase == phase]
+                half = len(recs) // 2            # the first half warms up kernels and allocators
+                rate = (len(recs) - half) / (recs[-1].elapsed - recs[half - 1].elapsed)
+                out[f"train_steps_per_s_{key}_{prec}"] = rate
+                if prec == own:
+                    out[f"train_steps_per_s_{key}"] = rate
+                bs = {"vae": cfg.vae.batch_size, "ddpm": cfg.ddpm.batch_size}.get(phase, cfg.baseline.batch_size)
+                log(f"training {key} (batch {bs}) on {out['train_device']}, {prec}: {rate:.1f} steps/s")
+            if len(precisions) == 2:
+                out[f"train_bf16_over_fp32_{key}"] = out[f"train_steps_per_s_{key}_bf16"] / \
+                    out[f"train_steps_per_s_{key}_fp32"]
     return out
 
 

@@ -1,6 +1,7 @@
 """Trajectory VAE whose decoder is a hypernetwork writing the weights of a small MLP policy (paper §3.2)."""
 from __future__ import annotations
 
+import contextlib
 
 import torch
 import torch.nn as nn
@@ -111,6 +112,13 @@ class HyperDecoder(nn.Module):
         return self.hnet.forward(uncond_input=z, ret_format="flattened")
 
 
+def fp32_inside_autocast(device_type: str) -> contextlib.AbstractContextManager:
+    """Leave an enclosing autocast for fp32; outside one, do nothing (fp32 runs enter no autocast at all)."""
+    if torch.is_autocast_enabled(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return contextlib.nullcontext()
+
+
 class LWDVAE(nn.Module):
     def __init__(self, cfg: VAEConfig, window: int, obs_dim: int, act_dim: int, tanh_output: bool):
         super().__init__()
@@ -133,12 +141,17 @@ class LWDVAE(nn.Module):
         m = mask.unsqueeze(-1)
         return self.encoder(self.normalize(obs) * m, act * m, mask)
 
+    # The hypernetwork writes, and the generated policy runs on, fp32 even inside a bf16 autocast (precision=bf16):
+    # bf16 keeps 3 significant digits, too few for policy weights that must place a peg to the millimetre, and these
+    # matmuls are memory-bound, so bf16 would buy no speed here. The encoder's convolutions are where bf16 pays.
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
+        with fp32_inside_autocast(z.device.type):
+            return self.decoder(z.float())
 
     def act(self, theta: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
         """theta (B, P), obs (B, T, obs_dim) raw -> actions (B, T, act_dim)."""
-        return batched_policy(self.spec, theta, self.normalize(obs))
+        with fp32_inside_autocast(theta.device.type):
+            return batched_policy(self.spec, theta.float(), self.normalize(obs))
 
 
 def kl_term(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
