@@ -76,7 +76,7 @@ def test_a_run_past_its_vae_phase_shows_its_map_with_sampling_off_until_the_diff
     # the diffusion model is written and the run finishes: the full run loads and sampling opens
     shutil.move(ddpm, run.ddpm_ckpt)
     with qtbot.waitSignal(w.service.map_ready, timeout=30_000):
-        w._on_worker_finished(str(run.path), "finished")
+        w._on_training_ended(str(run.path), "finished")
     qtbot.waitUntil(lat.sample_btn.isEnabled, timeout=5000)
     with qtbot.waitSignal(w.service.samples_ready, timeout=30_000):
         qtbot.mouseClick(lat.sample_btn, Qt.LeftButton)
