@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
-from lwd_core.methods.registry import load_partial, preview_ready  # noqa: F401 (the service loads through here)
+from lwd_core.methods.registry import preview_ready
 
 NO_DIFFUSION_TIP = "the diffusion model is still training: sampling opens when its checkpoint is written"
 

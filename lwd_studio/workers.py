@@ -279,7 +279,7 @@ class RolloutService(QThread):
         return self._envs[key]
 
     def _do_preview(self, run_dir: str, generation: int) -> None:
-        from .latent_preview import load_partial
+        from lwd_core.methods.registry import load_partial
         self._trained, self._run_dir, self._partial = load_partial(run_dir), run_dir, True
         self._do_prepare(run_dir, generation)
 

@@ -24,3 +24,15 @@ def toy_run(folder: Path, **sections) -> Path:
                                      **sections)
     drain(train_run(str(folder / "run"), cfg))
     return folder / "run"
+
+
+def shown_window(qtbot, runs_dir):
+    """A main window on `runs_dir`, shown, confirming every question, with 6-step rollouts; shut down after use."""
+    from lwd_studio.main_window import MainWindow
+    w = MainWindow(runs_dir, confirm=lambda t: True)
+    qtbot.addWidget(w)
+    w.service.max_steps = 6
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.shutdown()

@@ -122,11 +122,14 @@ def preview_ready(run_dir) -> bool:
     """A run still training whose first phase already wrote its training latents (LWD after its VAE phase): its
     latent map can be drawn and its points decoded before the diffusion model exists."""
     run = RunDir(run_dir)
+    # the app asks at every training record: two file checks first, the config only once the files are there
+    if not (run.latents_path.exists() and run.vae_ckpt.exists()):
+        return False
     try:
         spec = get_method(run.config().method)
     except (LWDError, OSError, ValueError):
         return False
-    return spec.name == "lwd" and run.latents_path.exists() and run.vae_ckpt.exists() and not is_trained(run_dir)
+    return spec.name == "lwd" and not is_trained(run_dir)
 
 
 def load_partial(run_dir) -> TrainedMethod:

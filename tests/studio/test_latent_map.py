@@ -11,7 +11,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
 from lwd_core.config import preset  # noqa: E402
-from lwd_studio.main_window import MainWindow  # noqa: E402
+from tests.helpers import shown_window  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,7 @@ def toy_runs(tmp_path_factory):
 
 @pytest.fixture
 def win(qtbot, toy_runs):
-    w = MainWindow(toy_runs, confirm=lambda t: True)
-    qtbot.addWidget(w)
-    w.service.max_steps = 6
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.shutdown()
+    yield from shown_window(qtbot, toy_runs)
 
 
 def select_run(qtbot, w, name):

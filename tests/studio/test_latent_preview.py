@@ -12,7 +12,7 @@ from lwd_core.config import preset  # noqa: E402
 from lwd_core.runs import RunDir  # noqa: E402
 from lwd_core.train.engine import PhaseEvent  # noqa: E402
 from lwd_studio.latent_preview import NO_DIFFUSION_TIP  # noqa: E402
-from lwd_studio.main_window import MainWindow  # noqa: E402
+from tests.helpers import shown_window  # noqa: E402
 
 from .test_latent_map import click_spot, isolated  # noqa: E402
 
@@ -42,13 +42,7 @@ def half_trained(trained_run, tmp_path):
 
 @pytest.fixture
 def win(qtbot, half_trained):
-    w = MainWindow(half_trained[0], confirm=lambda t: True)
-    qtbot.addWidget(w)
-    w.service.max_steps = 6
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.shutdown()
+    yield from shown_window(qtbot, half_trained[0])
 
 
 def click_row(qtbot, w, path):
