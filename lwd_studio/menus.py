@@ -68,7 +68,7 @@ class AppMenus(QObject):
             for k in keys:
                 run.addAction(acts[k])
             run.addSeparator()
-        self.stop_all = self._action(run, "Stop all jobs", self._stop_all, None, "stop every background job: "
+        self.stop_all = self._action(run, "Stop all jobs", self._stop_all, "Ctrl+Shift+.", "stop every background job: "
                                      "trainings at a resumable checkpoint, sweeps resumable, roll-outs unsaved")
         self.stop_all.setEnabled(False)
         win.jobs.changed.connect(lambda: self.stop_all.setEnabled(bool(win.jobs.running())))

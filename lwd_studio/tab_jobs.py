@@ -47,3 +47,4 @@ def connect_behaviours(view: BehavioursView, jobs: JobManager) -> None:
         view.roll_out_started(run_dir)
 
     view.roll_out_requested.connect(_reported(view, start))
+    view.stop_requested.connect(lambda run_dir: jobs.cancel("evaluate", run_dir))

@@ -66,6 +66,7 @@ def _read(path: Path) -> dict | None:
 class BehavioursView(QWidget):
     error = Signal(str)
     roll_out_requested = Signal(str, int, object)   # run folder, episodes per behaviour, workers (None: all cores)
+    stop_requested = Signal(str)            # the run whose roll-out should stop
     evaluated = Signal(str)                 # the run whose evaluation just ended
 
     def __init__(self, parent=None):
@@ -83,6 +84,10 @@ class BehavioursView(QWidget):
                                  "background, and save the result with the run")
         self.roll_btn.clicked.connect(lambda: self.roll_out())     # not clicked(bool)'s `checked` as `workers`
         self.roll_btn.setEnabled(False)
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setToolTip("stop the roll-out; nothing is saved")
+        self.stop_btn.clicked.connect(self.stop_roll_out)
+        self.stop_btn.setEnabled(False)
         self.kind = QComboBox()
         self.kind.setToolTip("which of the run's policies to compare with the originals")
         self.kind.currentIndexChanged.connect(lambda _: self.set_result(self.result, keep_kind=True))
@@ -93,6 +98,7 @@ class BehavioursView(QWidget):
         top.addWidget(QLabel("episodes"))
         top.addWidget(self.episodes)
         top.addWidget(self.roll_btn)
+        top.addWidget(self.stop_btn)
         self.scatter = pg.PlotWidget(background="w")
         self.scatter.showGrid(x=True, y=True, alpha=0.2)
         self.scatter.setTitle("foot contacts per trajectory: ○ original, ✚ generated", size="9pt")
@@ -128,6 +134,7 @@ class BehavioursView(QWidget):
 
     def _update_button(self) -> None:
         self.roll_btn.setEnabled(self.trained and self.busy is None)
+        self.stop_btn.setEnabled(self.busy is not None)
 
     def set_result(self, ev: dict | None, keep_kind: bool = False) -> None:
         self.result = ev
@@ -172,6 +179,11 @@ class BehavioursView(QWidget):
         """Ask for a roll-out of the selected run (`workers`: evaluation processes; None: as many as the CPU has)."""
         if self.run_dir and self.trained and self.busy is None:
             self.roll_out_requested.emit(self.run_dir, self.episodes.value(), workers)
+
+    def stop_roll_out(self) -> None:
+        if self.busy is not None:
+            self.status.setText(f"stopping the roll-out of {Path(self.busy).name}…")
+            self.stop_requested.emit(self.busy)
 
     def roll_out_started(self, run_dir: str) -> None:
         self.busy = run_dir

@@ -52,6 +52,13 @@ def load_fig9(path: str | Path) -> dict:
     return res
 
 
+def plot_key() -> str:
+    """The plots' key, as rich text: the methods' colours, then the conditions' line styles and the floor."""
+    methods = "&nbsp;&nbsp;".join(f'<span style="color:{c}"><b>━━</b></span> {m}' for m, c in COLORS.items())
+    return (f"{methods}&nbsp;&nbsp;&nbsp;━━ clean&nbsp;&nbsp;╍╍ perturbed&nbsp;&nbsp;&nbsp;"
+            '<span style="color:#777">╍╍</span> hold still (floor)')
+
+
 class Log2Axis(pg.AxisItem):
     """x is log2(H_a); label the ticks with H_a itself."""
 
@@ -125,7 +132,10 @@ class HorizonView(QWidget):
         # short titles: a title wider than its plot's middle widens the plot past its widget, cutting the right axis
         self.rel_plot.setToolTip("each method's score relative to its best H_a; dotted: diffusion queries per "
                                  "episode, on the logarithmic right axis")
-        self.abs_plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+        # the key sits under the plots, not in them: inside, it covered the curves of a 370-pixel-wide tab
+        self.key = QLabel(plot_key())
+        self.key.setToolTip("colour: the method; line: the condition; grey dashed: an agent that holds still on "
+                            "the same start states (the floor every score is read against)")
         self.placeholder = pg.TextItem(EMPTY[0], color="#777", anchor=(0.5, 0.5))
         self.abs_plot.addItem(self.placeholder, ignoreBounds=True)
         self.placeholder.setPos(np.log2(8), 0.5)
@@ -147,6 +157,7 @@ class HorizonView(QWidget):
         lay.addLayout(folder)
         lay.addLayout(sweep)
         lay.addLayout(plots, 1)
+        lay.addWidget(self.key)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
         self.status.setText(EMPTY[1])
@@ -185,7 +196,6 @@ class HorizonView(QWidget):
         return "; ".join(bits) or "curves shown; click a point to play it"
 
     def redraw(self) -> None:
-        self.abs_plot.getPlotItem().legend.clear()
         for p in (self.abs_plot, self.rel_plot):
             for it in [i for i in p.getPlotItem().items
                        if isinstance(i, (pg.PlotDataItem, pg.ScatterPlotItem, pg.InfiniteLine))]:
@@ -215,7 +225,7 @@ class HorizonView(QWidget):
                 pen = pg.mkPen(COLORS.get(method, "#444"), width=2, style=DASH.get(cond, Qt.SolidLine))
                 name = f"{method} ({cond})"
                 for plot, ys in ((self.abs_plot, [r[key] for r in rows]), (self.rel_plot, [r["relative"] for r in rows])):
-                    plot.plot(x, ys, pen=pen, name=name if plot is self.abs_plot else None)
+                    plot.plot(x, ys, pen=pen, name=name)
                     pts = pg.ScatterPlotItem(x=x, y=ys, size=11, hoverable=True, tip=self._tip,
                                              data=[(method, cond, r) for r in rows],
                                              brush=[COLORS.get(method, "#444") if ok else None for ok in playable],

@@ -30,10 +30,10 @@ STATUS_TIPS = {"interrupted": "its training process died (killed or crashed); Re
 # key, menu and button text, shortcut, tooltip
 ACTIONS = (("new", "New run…", QKeySequence.New, "make a run folder from a form of the main hyperparameters"),
            ("demo", "Demo run", None, "collect a small MT10 dataset and train a small run on it (about a minute)"),
-           ("start", "Start", None, "start training the selected new run"),
-           ("stop", "Stop", None, "stop the selected running runs at their next step, leaving a resumable checkpoint"),
-           ("resume", "Resume", None, "continue the selected stopped run from its last checkpoint"),
-           ("duplicate", "Duplicate", None, "a new, untrained run with the selected run's config"),
+           ("start", "Start", "Ctrl+Return", "start training the selected new run"),
+           ("stop", "Stop", "Ctrl+.", "stop the selected running runs at their next step, leaving a resumable checkpoint"),
+           ("resume", "Resume", "Ctrl+Shift+Return", "continue the selected stopped run from its last checkpoint"),
+           ("duplicate", "Duplicate", "Ctrl+D", "a new, untrained run with the selected run's config"),
            ("rename", "Rename…", Qt.Key_F2, "rename the selected run's folder"),
            ("delete", "Delete…", QKeySequence.Delete, "delete the selected runs from disk, after confirmation"))
 NO_RUNS = ("No runs yet. Press “Demo run” to collect a small MT10 dataset (50 scripted-expert episodes) and train "

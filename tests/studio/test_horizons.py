@@ -146,3 +146,29 @@ def test_points_whose_run_folder_is_missing_are_drawn_hollow_and_grey_and_say_wh
         return plot.getPlotItem().vb.toolTip()        # pyqtgraph puts the hovered points' tips on the view box
     assert hover_tip(lwd, 5).endswith(f"not playable: run folder not found at {tmp_path / 'res' / 'lwd-s0'}")
     assert hover_tip(dp, 5).endswith("click to play")
+
+
+def test_nothing_drawn_over_the_plots_covers_a_data_point_and_the_key_names_every_line(qtbot, tmp_path):
+    """At the tab's width in a 1024-pixel window (about 370 px), a legend inside the plot covered the curves'
+    left end; the key is a line under the plots."""
+    import pyqtgraph as pg
+
+    v = HorizonView(tmp_path)
+    qtbot.addWidget(v)
+    v.resize(370, 520)
+    v.show()
+    qtbot.waitExposed(v)
+    v.open_result(_result(tmp_path))
+    qtbot.wait(50)
+    for plot in (v.abs_plot, v.rel_plot):
+        vb = plot.getPlotItem().vb
+        overlays = [it for it in plot.scene().items() if isinstance(it, (pg.LegendItem, pg.TextItem))
+                    and it.isVisible() and it is not v.placeholder]
+        points = [vb.mapViewToScene(pg.Point(p.pos())) for it in v.items if it.getViewBox() is vb
+                  for p in it.points()]
+        assert points
+        covered = [(type(o).__name__, p) for o in overlays for p in points if o.sceneBoundingRect().contains(p)]
+        assert covered == []
+    key = v.key.text()
+    assert all(m in key and c in key for m, c in (("LWD", "#1f77b4"), ("DP", "#ff7f0e")))
+    assert "perturbed" in key and "hold still" in key

@@ -89,7 +89,7 @@ def test_stop_all_jobs_in_the_run_menu_stops_the_tabs_jobs_and_their_buttons_com
     press_the_tabs_buttons(qtbot, w, tmp_path)
     assert sorted(j.kind for j in w.jobs.running()) == ["evaluate", "sweep"] and stop_all.isEnabled()
     with qtbot.waitSignals([w.horizons.sweep_finished, w.behaviours.evaluated], timeout=5000):
-        stop_all.trigger()
+        qtbot.keyClick(w, Qt.Key_Period, Qt.ControlModifier | Qt.ShiftModifier)     # its shortcut
     assert w.jobs.running() == [] and not stop_all.isEnabled() and w.jobs_label.text() == ""
     assert w.horizons.start_btn.isEnabled() and not w.horizons.stop_btn.isEnabled()
     assert w.behaviours.roll_btn.isEnabled() and "nothing was saved" in w.behaviours.status.text()
@@ -97,6 +97,17 @@ def test_stop_all_jobs_in_the_run_menu_stops_the_tabs_jobs_and_their_buttons_com
     # the tabs can start again at once: the manager let go of the ended jobs
     qtbot.mouseClick(w.horizons.start_btn, Qt.LeftButton)
     assert [j.kind for j in w.jobs.running()] == ["sweep"]
+
+
+def test_the_behaviours_stop_button_stops_its_roll_out_only(qtbot, window, tmp_path):
+    w = window
+    press_the_tabs_buttons(qtbot, w, tmp_path)
+    b = w.behaviours
+    assert b.stop_btn.isEnabled() and not b.roll_btn.isEnabled()
+    with qtbot.waitSignal(b.evaluated, timeout=5000):
+        qtbot.mouseClick(b.stop_btn, Qt.LeftButton)
+    assert [j.kind for j in w.jobs.running()] == ["sweep"]          # the sweep runs on
+    assert b.roll_btn.isEnabled() and not b.stop_btn.isEnabled() and "nothing was saved" in b.status.text()
 
 
 def test_a_worker_stops_between_items_once_cancelled(qtbot):
