@@ -326,6 +326,7 @@ class MainWindow(TrainingActions, DemoActions, RunFileActions, QMainWindow):
         text, names = self.jobs.describe()
         self.jobs_label.setText(text)
         self.jobs_label.setToolTip(names)
+        self.runs.set_busy({j.subject for j in self.jobs.running()})
 
     @property
     def stragglers(self) -> list:

@@ -13,7 +13,11 @@ from .run_preset import run_preset
 
 
 class RunFileActions:
-    """Mixed into MainWindow: uses its runs_dir, trainers, selection, confirm() and refresh()."""
+    """Mixed into MainWindow: uses its runs_dir, jobs, selection, confirm() and refresh()."""
+
+    def _in_use(self, paths: list[str]) -> str:
+        """The label of a job that uses one of these run folders (a training, a roll-out), or ''."""
+        return next((j.label for j in self.jobs.running() if j.subject in paths), "")
 
     def action_duplicate(self) -> None:
         src = RunDir(self._one())
@@ -26,8 +30,8 @@ class RunFileActions:
 
     def action_rename(self, new: str | None = None) -> None:
         path = Path(self._one())
-        if str(path) in self.trainers:
-            raise ValueError("stop the run before renaming it")
+        if self._in_use([str(path)]):
+            raise ValueError(f"{self._in_use([str(path)])} uses this run: stop it before renaming the run")
         if new is None:
             new, ok = QInputDialog.getText(self, "Rename run", "New name:", text=path.name)
             if not ok:
@@ -47,8 +51,8 @@ class RunFileActions:
         paths = self.selected()
         if not paths:
             raise ValueError("select a run first")
-        if any(p in self.trainers for p in paths):
-            raise ValueError("stop the run before deleting it")
+        if self._in_use(paths):
+            raise ValueError(f"{self._in_use(paths)} uses this run: stop it before deleting the run")
         names = ", ".join(Path(p).name for p in paths)
         if not self.confirm(f"Delete {names}? Its checkpoints and metrics are removed from disk."):
             return

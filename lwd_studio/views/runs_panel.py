@@ -67,6 +67,7 @@ class RunsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.setToolTip("every run folder; select several runs to overlay their curves")
         self.actions: dict[str, QAction] = {}
+        self._busy: set[str] = set()
         self.buttons: dict[str, QPushButton] = {}
         for key, text, shortcut, tip in ACTIONS:
             act = QAction(text, self)
@@ -167,16 +168,24 @@ class RunsPanel(QWidget):
         font.setBold(empty)
         demo.setFont(font)
 
+    def set_busy(self, paths: set[str]) -> None:
+        """The folders a background job uses (a training, a roll-out): they cannot be renamed or deleted."""
+        self._busy = set(paths)
+        self._update_buttons()
+
     def _update_buttons(self) -> None:
-        """Start for a new run, Resume for one that stopped before finishing, Stop for a running one."""
-        sel = [self._status.get(p, "") for p in self.selected_paths()]
+        """Start for a new run, Resume for one that stopped before finishing, Stop for a running one; Rename and
+        Delete only for runs no job uses."""
+        paths = self.selected_paths()
+        sel = [self._status.get(p, "") for p in paths]
         one = sel[0] if len(sel) == 1 else None
+        free = not any(p in self._busy for p in paths)
         self.actions["start"].setEnabled(one == "created")
         self.actions["resume"].setEnabled(one in RESUMABLE)
         self.actions["stop"].setEnabled(any(s == "running" for s in sel))
-        for k in ("duplicate", "rename"):
-            self.actions[k].setEnabled(one is not None)
-        self.actions["delete"].setEnabled(bool(sel))
+        self.actions["duplicate"].setEnabled(one is not None)
+        self.actions["rename"].setEnabled(one is not None and free)
+        self.actions["delete"].setEnabled(bool(sel) and free)
 
     def _on_selection_changed(self, *args) -> None:
         self._update_buttons()

@@ -2,16 +2,19 @@
 within 5 s (a job's generator that never looks at its cancel flag included). Every job runs through the window's
 JobManager, the ones the tabs ask for included; the views own no thread."""
 import time
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QThread, Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from lwd_studio import tab_jobs  # noqa: E402
 from lwd_studio.main_window import MainWindow  # noqa: E402
 from lwd_studio.workers import CANCEL_GRACE_S, GeneratorWorker  # noqa: E402
+from tests.helpers import toy_run  # noqa: E402
 
 SAFETY_S = 20          # a generator stops by itself after this, so that a broken shutdown fails instead of hanging
 
@@ -108,6 +111,30 @@ def test_the_behaviours_stop_button_stops_its_roll_out_only(qtbot, window, tmp_p
         qtbot.mouseClick(b.stop_btn, Qt.LeftButton)
     assert [j.kind for j in w.jobs.running()] == ["sweep"]          # the sweep runs on
     assert b.roll_btn.isEnabled() and not b.stop_btn.isEnabled() and "nothing was saved" in b.status.text()
+
+
+def test_a_run_that_a_roll_out_uses_cannot_be_renamed_or_deleted_until_it_stops(qtbot, window, tmp_path):
+    """Rename and Delete once refused only while a run trained: Del during a Behaviours roll-out deleted the run
+    under it."""
+    w = window
+    run = str(toy_run(tmp_path / "runs"))
+    w.refresh()
+    w.runs.select_path(run)
+    buttons = w.runs.buttons
+    assert buttons["rename"].isEnabled() and buttons["delete"].isEnabled()
+    w.tabs.setCurrentWidget(w.behaviours)
+    qtbot.mouseClick(w.behaviours.roll_btn, Qt.LeftButton)
+    assert [j.subject for j in w.jobs.running()] == [run]
+    assert not buttons["rename"].isEnabled() and not buttons["delete"].isEnabled() and buttons["duplicate"].isEnabled()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
+    qtbot.keyClick(w.runs.table, Qt.Key_Delete)                   # the window confirms every question
+    assert Path(run, "config.json").is_file()
+    with qtbot.waitSignal(w.behaviours.evaluated, timeout=5000):
+        qtbot.mouseClick(w.behaviours.stop_btn, Qt.LeftButton)
+    assert buttons["rename"].isEnabled() and buttons["delete"].isEnabled()
+    qtbot.keyClick(w.runs.table, Qt.Key_Delete)
+    assert not Path(run).exists()
 
 
 def test_a_worker_stops_between_items_once_cancelled(qtbot):
