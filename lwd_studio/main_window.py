@@ -42,6 +42,9 @@ from .views.runs_panel import RunsPanel
 from .workers import PlayJob, RolloutJob, collect_garbage_on_gui_thread, play_seed, preload
 
 NO_RUNS_STATUS = "No runs yet: press “Demo run”."
+TAB_TIPS = ("the selected run's latents in two principal components; click one to decode and play its policy",
+            "Fig. 9: LWD against Diffusion Policy on PushT over the action horizon; click a point to play it",
+            "Table 1, Figs. 3-4: a locomotion run's generated behaviours against the original policies")
 
 
 class MainWindow(TrainingActions, DemoActions, RunFileActions, QMainWindow):
@@ -90,6 +93,8 @@ class MainWindow(TrainingActions, DemoActions, RunFileActions, QMainWindow):
         self.tabs.addTab(self.latents, "Latent map")
         self.tabs.addTab(self.horizons, "Action horizons")
         self.tabs.addTab(self.behaviours, "Behaviours")
+        for i, tip in enumerate(TAB_TIPS):
+            self.tabs.setTabToolTip(i, tip)
         bottom = QSplitter(Qt.Horizontal)
         bottom.addWidget(self.tabs)
         bottom.addWidget(self.viewer)

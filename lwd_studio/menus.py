@@ -94,6 +94,7 @@ class AppMenus(QObject):
         self.about = self._action(helpm, "About LWD Studio", self.show_about, None,
                                   "versions of the app, torch, MuJoCo and PySide6")
         self.set_theme(str(settings.value("theme", "system")))
+        theme.follow_system(self._on_system_scheme)
 
     def _action(self, menu, text, slot, shortcut, tip) -> QAction:
         a = menu.addAction(text)
@@ -153,6 +154,10 @@ class AppMenus(QObject):
         self.win.statusBar().showMessage(f"stopping {n} job{'s' if n != 1 else ''} after their current step…")
 
     # --- View
+    def _on_system_scheme(self, _scheme) -> None:
+        if self.themes["system"].isChecked():
+            self.win.apply_theme("system")
+
     def set_theme(self, name: str) -> None:
         if name not in theme.THEMES:
             name = "system"

@@ -3,6 +3,7 @@ do not follow the Qt palette by themselves."""
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
@@ -28,6 +29,17 @@ def _dark_palette() -> QPalette:
     return p
 
 
+def system_scheme() -> Qt.ColorScheme:
+    """Light or dark, as the desktop says now (Unknown where the platform does not say)."""
+    return QApplication.instance().styleHints().colorScheme()
+
+
+def follow_system(slot) -> None:
+    """Call slot(scheme) whenever the desktop switches between light and dark; `slot` is a QObject's method, so
+    that the connection ends with its object."""
+    QApplication.instance().styleHints().colorSchemeChanged.connect(slot)
+
+
 def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.Window).lightness() < 128
 
@@ -47,8 +59,15 @@ def apply(name: str, roots: list[QWidget]) -> None:
     if _system is None:
         _system = (app.style().name(), QPalette(app.palette()))
     if name == "system":
-        app.setStyle(QStyleFactory.create(_system[0]))
-        palette = QPalette(_system[1])
+        scheme = system_scheme()
+        if scheme == Qt.ColorScheme.Unknown or (scheme == Qt.ColorScheme.Dark) == is_dark(_system[1]):
+            app.setStyle(QStyleFactory.create(_system[0]))
+            palette = QPalette(_system[1])
+        else:
+            # the desktop switched between light and dark after start-up; its new palette cannot be read back once
+            # the app has set one, so the matching one of ours stands in
+            app.setStyle(QStyleFactory.create("Fusion"))
+            palette = _dark_palette() if scheme == Qt.ColorScheme.Dark else app.style().standardPalette()
     else:
         # Fusion draws every palette colour it is given; native styles may ignore a dark palette
         app.setStyle(QStyleFactory.create("Fusion"))

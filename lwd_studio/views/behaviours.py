@@ -160,7 +160,7 @@ class BehavioursView(QWidget):
             color = PALETTE[i % len(PALETTE)]
             orig = np.asarray(m[ORIGINAL]["per_condition"][lv]["episode_stats"]["foot_contact"])
             gen = np.asarray(m[gen_kind]["per_condition"][lv]["episode_stats"]["foot_contact"])
-            for pts, sym, name in ((orig, "o", f"{lv} original"), (gen, "+", f"{lv} LWD")):
+            for pts, sym, name in ((orig, "o", f"{lv} original"), (gen, "+", f"{lv} {gen_kind}")):
                 self.scatter.addItem(pg.ScatterPlotItem(pts[:, 1], pts[:, 0], symbol=sym, size=9 if sym == "o" else 12,
                                                         pen=pg.mkPen(color), brush=pg.mkBrush(color + "66"), name=name))
             texts.append(f"{lv}: JS {js_divergence(orig, gen):.3f}")

@@ -104,6 +104,7 @@ class HorizonView(QWidget):
         self.measure.currentIndexChanged.connect(self.redraw)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m points")
+        self.progress.setToolTip("the sweep's points evaluated so far, of all it will evaluate")
         self.status = QLabel("")
         self.status.setWordWrap(True)
 

@@ -86,6 +86,8 @@ class RunForm(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.buttons.button(QDialogButtonBox.Ok).setToolTip("make the run folder with this config; Start trains it")
+        self.buttons.button(QDialogButtonBox.Cancel).setToolTip("close the form without making a run")
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.error)

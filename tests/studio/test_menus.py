@@ -137,6 +137,23 @@ def test_view_theme_colours_windows_and_plots(qtbot, window):
     assert menu_action(w, "View", "Light").isChecked() and not menu_action(w, "View", "Dark").isChecked()
 
 
+def test_the_system_theme_follows_the_desktop_switching_to_dark_and_back(qtbot, window, monkeypatch):
+    from lwd_studio import theme
+    w = window
+    hints = QApplication.instance().styleHints()
+    menu_action(w, "View", "System").trigger()
+    assert not theme.is_dark(QApplication.instance().palette())             # the offscreen desktop is light
+    for scheme, dark in ((Qt.ColorScheme.Dark, True), (Qt.ColorScheme.Light, False)):
+        monkeypatch.setattr(theme, "system_scheme", lambda s=scheme: s)
+        hints.colorSchemeChanged.emit(scheme)
+        assert theme.is_dark(QApplication.instance().palette()) == dark
+        assert (w.latents.plot.backgroundBrush().color().lightness() < 64) == dark
+    menu_action(w, "View", "Light").trigger()                                # a chosen theme stays put
+    monkeypatch.setattr(theme, "system_scheme", lambda: Qt.ColorScheme.Dark)
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert not theme.is_dark(QApplication.instance().palette())
+
+
 def test_space_plays_and_pauses_the_viewer(qtbot, window):
     v = window.viewer
     assert v.play_btn.text() == "Pause"
@@ -202,7 +219,11 @@ def test_every_control_has_a_tooltip(qtbot, window):
 
     def qt_own(c):
         return any(o is not None and o.objectName().startswith("qt_") for o in (c, c.parent()))
-    bare = [f"{type(c).__name__} {getattr(c, 'text', lambda: '')()!r}" for c in window.findChildren(QWidget)
-            if isinstance(c, kinds) and not c.toolTip() and not qt_own(c) and not isinstance(c.parent(), kinds)
-            and type(c).__name__ != "QScrollBar"]
-    assert bare == []
+    def bare(root):
+        return [f"{type(c).__name__} {getattr(c, 'text', lambda: '')()!r}" for c in root.findChildren(QWidget)
+                if isinstance(c, kinds) and not c.toolTip() and not qt_own(c) and not isinstance(c.parent(), kinds)
+                and type(c).__name__ != "QScrollBar"]
+    assert bare(window) == []
+    assert bare(RunForm(window.runs_dir, window)) == []                    # the New run form's own buttons too
+    tabs = window.tabs
+    assert all(tabs.tabToolTip(i) for i in range(tabs.count()))
