@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from lwd_core.demo import DEMO_SCALES
-from lwd_core.methods.registry import curve_fallbacks, is_trained, run_rows
+from lwd_core.methods.registry import curve_fallbacks, is_trained, run_row, run_rows
 from lwd_core.runs import RunDir
 
 from . import theme
@@ -158,7 +158,9 @@ class MainWindow(TrainingActions, DemoActions, RunFileActions, QMainWindow):
         self.latent_preview = LatentPreview(self)   # a training LWD run's map once its VAE phase wrote latents
 
     # ------------------------------------------------------------------ runs
-    def refresh(self) -> None:
+    def refresh(self, changed: list[str] | None = None) -> None:
+        """Show the runs folder's runs; `changed` (from the file-system watch): only these paths changed, so only
+        their runs are read again, unless the runs folder's own entries changed."""
         if self.current and not Path(self.current).is_dir():
             self.show_error(f"run {Path(self.current).name} was deleted from disk")
             self.current = None
@@ -166,7 +168,7 @@ class MainWindow(TrainingActions, DemoActions, RunFileActions, QMainWindow):
             self.run_info = None
             self.viewer.set_conditions([])
             self.latents.clear()
-        rows = run_rows(self.runs_dir)
+        rows = self._rows_after(changed)
         for r in rows:  # a run whose worker died with the app shows its last written status
             if r["path"] in self.trainers and r["status"] != "running":
                 r["status"] = "running"
@@ -176,6 +178,14 @@ class MainWindow(TrainingActions, DemoActions, RunFileActions, QMainWindow):
             self.statusBar().showMessage(NO_RUNS_STATUS)
         elif self.statusBar().currentMessage() == NO_RUNS_STATUS:
             self.statusBar().clearMessage()
+
+    def _rows_after(self, changed: list[str] | None) -> list[dict]:
+        known = {r["path"]: r for r in self.runs.rows}
+        runs = {p if p in known else str(Path(p).parent) for p in changed or ()}
+        if changed is None or not runs <= set(known) or not all(Path(p).is_dir() for p in runs):
+            return run_rows(self.runs_dir)              # runs came or went, or no watch said what changed
+        known.update({p: run_row(p) for p in runs})
+        return sorted(known.values(), key=lambda r: -r["updated"])
 
     def set_runs_dir(self, path: str | Path) -> None:
         """Show another runs folder; jobs running in the old one go on, and their runs reappear when it is shown."""

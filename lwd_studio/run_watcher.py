@@ -11,7 +11,8 @@ SETTLE_MS = 200      # one refresh for a burst of changes (a run folder copied f
 
 
 class RunsWatcher(QObject):
-    changed = Signal()
+    changed = Signal(list)        # the watched paths that changed since the last emit: the runs folder, run folders,
+    #                               status.json files
 
     def __init__(self, on_change=None, parent=None):
         super().__init__(parent)
@@ -23,7 +24,8 @@ class RunsWatcher(QObject):
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
-        self._settle.timeout.connect(self.changed)
+        self._settle.timeout.connect(self._emit)
+        self._pending: set[str] = set()
 
     def watch(self, runs_dir, run_paths) -> None:
         """Watch the runs folder, each run's folder and its status.json. Called after every refresh: a status.json
@@ -40,7 +42,12 @@ class RunsWatcher(QObject):
         if add:
             self._fs.addPaths(add)
 
-    def _on_change(self, _path: str) -> None:
+    def _on_change(self, path: str) -> None:
+        self._pending.add(path)
         # not restarted while pending: a run writing continuously still refreshes the table every SETTLE_MS
         if not self._settle.isActive():
             self._settle.start()
+
+    def _emit(self) -> None:
+        paths, self._pending = sorted(self._pending), set()
+        self.changed.emit(paths)

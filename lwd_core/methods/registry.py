@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from ..config import RunConfig
 from ..errors import ConfigError, LWDError
 from ..plugins import discover
-from ..runs import RunDir, list_runs
+from ..runs import RunDir, list_runs, summarize_run
 from ..train.engine import guarded, open_run
 from ..types import TrainedMethod
 
@@ -175,3 +175,10 @@ def run_rows(runs_dir) -> list[dict[str, Any]]:
     """The run list with each method's best metric."""
     _discover()
     return list_runs(runs_dir, {m.name: m.best for m in _METHODS.values()})
+
+
+def run_row(run_dir) -> dict[str, Any]:
+    """One run's row of that list, read again (after its files changed)."""
+    from pathlib import Path
+    _discover()
+    return summarize_run(Path(run_dir), {m.name: m.best for m in _METHODS.values()})

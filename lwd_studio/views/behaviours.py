@@ -88,6 +88,7 @@ class BehavioursView(QWidget):
         self.stop_btn.setToolTip("stop the roll-out; nothing is saved")
         self.stop_btn.clicked.connect(self.stop_roll_out)
         self.stop_btn.setEnabled(False)
+        self.stop_btn.setVisible(False)
         self.kind = QComboBox()
         self.kind.setToolTip("which of the run's policies to compare with the originals")
         self.kind.currentIndexChanged.connect(lambda _: self.set_result(self.result, keep_kind=True))
@@ -135,6 +136,9 @@ class BehavioursView(QWidget):
     def _update_button(self) -> None:
         self.roll_btn.setEnabled(self.trained and self.busy is None)
         self.stop_btn.setEnabled(self.busy is not None)
+        # one in the row at a time: the row sets the tab's narrowest width, and so the runs table's room
+        self.roll_btn.setVisible(self.busy is None)
+        self.stop_btn.setVisible(self.busy is not None)
 
     def set_result(self, ev: dict | None, keep_kind: bool = False) -> None:
         self.result = ev

@@ -68,6 +68,7 @@ class RunsPanel(QWidget):
         self.table.setToolTip("every run folder; select several runs to overlay their curves")
         self.actions: dict[str, QAction] = {}
         self._busy: set[str] = set()
+        self.rows: list[dict] = []                 # the rows last shown, as given
         self.buttons: dict[str, QPushButton] = {}
         for key, text, shortcut, tip in ACTIONS:
             act = QAction(text, self)
@@ -119,6 +120,7 @@ class RunsPanel(QWidget):
     def set_rows(self, rows: list[dict]) -> None:
         """Rows already listed keep their place, so a run that writes a step does not jump to the top; runs new to
         the list come first, most recently updated first (the order `rows` comes in)."""
+        self.rows = list(rows)
         selected = set(self.selected_paths())
         known = {p: i for i, p in enumerate(self._paths)}
         rows = [r for r in rows if r["path"] not in known] + \

@@ -55,3 +55,32 @@ def test_a_run_copied_in_updated_and_deleted_shows_at_once(qtbot, tmp_path, fini
     shutil.rmtree(w.runs_dir / "copied")
     qtbot.waitUntil(lambda: names(w) == [], timeout=1000)
     w.shutdown()
+
+
+def test_a_run_that_writes_its_status_is_the_only_run_read_again(qtbot, tmp_path, finished_run, monkeypatch):
+    """The watch says which path changed: a training's status.json re-reads that run, not every run of the folder
+    (which a refresh every 200 ms while a run trains once did)."""
+    from lwd_core.runs import RunDir
+    for i in range(5):
+        shutil.copytree(finished_run, tmp_path / "runs" / f"r{i}")
+    w = MainWindow(tmp_path / "runs", confirm=lambda text: True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.refresh_timer.stop()
+    assert sorted(names(w)) == [f"r{i}" for i in range(5)]
+    reads = []
+    state = RunDir.state
+    monkeypatch.setattr(RunDir, "state", lambda self: reads.append(self.path.name) or state(self))
+    st_path = w.runs_dir / "r3" / "status.json"
+    st = json.loads(st_path.read_text())
+    st["status"] = "cancelled"
+    (w.runs_dir / "r3" / "status.tmp").write_text(json.dumps(st))
+    os.replace(w.runs_dir / "r3" / "status.tmp", st_path)
+    qtbot.waitUntil(lambda: status(w, "r3") == "cancelled", timeout=1000)
+    qtbot.wait(400)                                     # any further refresh of the burst
+    assert set(reads) == {"r3"}
+    shutil.copytree(finished_run, w.runs_dir / "new")   # a new run: the folder's entries changed, all are read
+    qtbot.waitUntil(lambda: "new" in names(w), timeout=1000)
+    assert {f"r{i}" for i in range(5)} <= set(reads)
+    w.shutdown()
