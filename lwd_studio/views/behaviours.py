@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from lwd_core.eval.behaviour import js_divergence
@@ -102,13 +103,21 @@ class BehavioursView(QWidget):
         top.addWidget(self.stop_btn)
         self.scatter = pg.PlotWidget(background="w")
         self.scatter.showGrid(x=True, y=True, alpha=0.2)
-        self.scatter.setTitle("foot contacts per trajectory: ○ original, ✚ generated", size="9pt")
-        self.scatter.setXRange(0, 1)
-        self.scatter.setYRange(0, 1)
-        self.scatter.addLegend(offset=(5, 5), labelTextSize="8pt", brush=(255, 255, 255, 215), pen=(200, 200, 200))
+        self.scatter.setTitle("foot contacts per trajectory", size="9pt")
+        self.scatter.setXRange(0, 1, padding=0.04)       # a trajectory at 0 or 1 stays whole
+        self.scatter.setYRange(0, 1, padding=0.04)
+        # the key is a line under the plots: a legend inside the scatter covered its points
+        self.key = QLabel("")
+        self.key.setToolTip("colour: the behaviour; circle: a trajectory of the original policy; cross: one of "
+                            "the generated policies")
         self.returns = pg.PlotWidget(background="w")
-        self.returns.setTitle("mean return: original (left) and generated (right)", size="9pt")
+        self.returns.setTitle("mean return", size="9pt")
+        self.returns.setToolTip("per behaviour: the original policies' mean return (left bar) and the generated "
+                                "policies' (right bar, lighter)")
         self.returns.showGrid(y=True, alpha=0.2)
+        small = QFont()
+        small.setPointSize(7)
+        self.returns.getAxis("bottom").setStyle(tickFont=small)      # three behaviour names in a narrow plot
         self.placeholder = pg.TextItem(NO_RUN[0], color="#777", anchor=(0.5, 0.5))
         self.scatter.addItem(self.placeholder, ignoreBounds=True)
         self.placeholder.setPos(0.5, 0.5)
@@ -120,6 +129,7 @@ class BehavioursView(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addLayout(plots, 1)
+        lay.addWidget(self.key)
         lay.addWidget(self.status)
 
     def set_run(self, run_dir: str | None, trained: bool = True) -> None:
@@ -148,10 +158,10 @@ class BehavioursView(QWidget):
             self.kind.addItems([k for k in (ev or {}).get("methods", {}) if k != ORIGINAL])
             self.kind.blockSignals(False)
         self.scatter.clear()
-        self.scatter.getPlotItem().legend.clear()
         self.returns.clear()
         self.scatter.addItem(self.placeholder, ignoreBounds=True)
         self.placeholder.setVisible(not ev)
+        self.key.setText("")
         if not ev:
             return
         m = ev["methods"]
@@ -171,6 +181,9 @@ class BehavioursView(QWidget):
             x_ret += [3 * i, 3 * i + 1]
             h_ret += [m[ORIGINAL]["per_condition"][lv]["return"], m[gen_kind]["per_condition"][lv]["return"]]
             brushes += [pg.mkBrush(color), pg.mkBrush(color + "88")]
+        self.key.setText("&nbsp;&nbsp;".join(f'<span style="color:{PALETTE[i % len(PALETTE)]}">●</span> {lv}'
+                                             for i, lv in enumerate(levels))
+                         + f"&nbsp;&nbsp;&nbsp;○ original&nbsp;&nbsp;✚ generated ({gen_kind})")
         self.returns.addItem(pg.BarGraphItem(x=x_ret, height=h_ret, width=0.9, brushes=brushes))
         self.returns.getAxis("bottom").setTicks([[(3 * i + 0.5, lv) for i, lv in enumerate(levels)]])
         labels = ev.get("foot_labels") or ["foot 1", "foot 2"]

@@ -2,6 +2,8 @@
 Curves are created once per run and updated with setData from a 25 Hz timer, only when data changed."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
@@ -77,12 +79,16 @@ class LossView(QWidget):
             p.setLogMode(y=True)
             self.plots[key] = p
             self.glw.ci.layout.setColumnStretchFactor(i, 1)      # equal widths, whatever each title's length
-        self.legend = self.plots["mse"].addLegend(offset=(-5, 5))
+        # which colour is which run, under the plots (a legend inside covered the curves); shown once curves overlay
+        self.key = QLabel("")
+        self.key.setWordWrap(True)
+        self.key.setVisible(False)
         self.placeholder = pg.TextItem(NO_RUN, color="#777", anchor=(0.5, 0.5))
         self.plots["kl"].addItem(self.placeholder, ignoreBounds=True)
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
         lay.addWidget(self.glw, 1)
+        lay.addWidget(self.key)
         self.data: dict[str, list[dict]] = {}        # run path -> metric records
         self.names: dict[str, str] = {}
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
@@ -102,7 +108,6 @@ class LossView(QWidget):
         """runs: path -> (display name, records). Replaces what is shown."""
         for c in self.curves.values():
             c.getViewBox() and c.getViewBox().removeItem(c)
-        self.legend.clear()
         self.curves.clear()
         self.data = {p: list(recs) for p, (_, recs) in runs.items()}
         self.names = {p: n for p, (n, _) in runs.items()}
@@ -110,8 +115,11 @@ class LossView(QWidget):
         for path in self.shown:
             color = self.color(path)
             for key, plot in self.plots.items():
-                c = plot.plot([], [], pen=pg.mkPen(color, width=2), name=self.names[path] if key == "mse" else None)
+                c = plot.plot([], [], pen=pg.mkPen(color, width=2), name=self.names[path])
                 self.curves[(path, key)] = c
+        self.key.setText("&nbsp;&nbsp;&nbsp;".join(f'<span style="color:{self.color(p)}"><b>━━</b></span> '
+                                                    f'{html.escape(self.names[p])}' for p in self.shown))
+        self.key.setVisible(len(self.shown) > 1)
         self._dirty = True
         self._update_placeholder()
 

@@ -134,3 +134,30 @@ def test_pressing_roll_out_evaluates_the_run(qtbot, view, tmp_path, synthetic_fi
     assert errors == []
     saved = json.loads((tmp_path / "run" / "eval" / "behaviours.json").read_text())
     assert saved["episodes"] == 2 and "expert" in saved["methods"] and v.roll_btn.isEnabled()
+
+
+def test_nothing_drawn_over_the_scatter_covers_a_trajectory_and_the_key_names_each_behaviour(qtbot, tmp_path):
+    """A legend inside the scatter covered the points in its upper-left corner; the key is a line under it."""
+    import pyqtgraph as pg
+    v = BehavioursView()
+    qtbot.addWidget(v)
+    v.resize(430, 420)                      # the tab's size in a 1280x800 window
+    v.show()
+    qtbot.waitExposed(v)
+    ev = _fake_eval(n=40)
+    for pc in ev["methods"].values():       # trajectories everywhere, the corners included
+        for i, c in enumerate(pc["per_condition"].values()):
+            c["episode_stats"]["foot_contact"][:4] = [[0.95, 0.02], [0.95, 0.95], [0.02, 0.02], [0.02, 0.95]]
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "behaviours.json").write_text(json.dumps(ev))
+    v.set_run(str(tmp_path))
+    qtbot.wait(50)
+    vb = v.scatter.getPlotItem().vb
+    points = [vb.mapViewToScene(pg.Point(p.pos())) for it in v.scatter.getPlotItem().items if hasattr(it, "points")
+              for p in it.points()]
+    overlays = [it for it in v.scatter.scene().items() if isinstance(it, (pg.LegendItem, pg.TextItem))
+                and it.isVisible()]
+    assert len(points) == 2 * 3 * 40
+    assert [(type(o).__name__, p) for o in overlays for p in points if o.sceneBoundingRect().contains(p)] == []
+    key = v.key.text()
+    assert all(lv in key for lv in ("expert", "medium", "random")) and "original" in key and "generated" in key

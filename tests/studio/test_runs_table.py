@@ -1,9 +1,12 @@
 """pytest-qt tests of the runs table's columns, with runs made through the real New run form, the Duplicate and
 Start buttons, and `lwd-studio train --preset`."""
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("PySide6")
 
+import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialogButtonBox  # noqa: E402
 
@@ -86,6 +89,11 @@ def test_a_run_keeps_its_row_and_its_curve_colour_as_runs_update(qtbot, window, 
                      w.runs.table.visualRect(w.runs.model.index(order.index(str(w.runs_dir / "b")), 0)).center())
     colours = {p: w.losses.curves[(p, "mse")].opts["pen"].color().name() for p in w.losses.shown}
     assert len(colours) == 2 and len(set(colours.values())) == 2
+    # the key under the curves says which colour is which run (a legend inside the plot covered the curves)
+    assert w.losses.key.isVisible() and all(c in w.losses.key.text() for c in colours.values())
+    assert sorted(Path(p).name for p in colours) == ["a", "b"] and " a" in w.losses.key.text() \
+        and " b" in w.losses.key.text()
+    assert not [it for it in w.losses.glw.scene().items() if isinstance(it, pg.LegendItem) and it.isVisible()]
     # "a" trains (its status and metrics files change): its row stays where it was
     with qtbot.waitSignal(w.run_finished, timeout=60_000):
         w.start_training(str(w.runs_dir / "a"), cfg=RunDir(w.runs_dir / "a").config().replace(
@@ -96,3 +104,4 @@ def test_a_run_keeps_its_row_and_its_curve_colour_as_runs_update(qtbot, window, 
     click_row(qtbot, w, second.rsplit("/", 1)[-1])
     assert w.losses.shown == [second] and w.losses.curves[(second, "mse")].opts["pen"].color().name() == \
         colours[second]
+    assert not w.losses.key.isVisible()                 # one run: its name is the selected row
