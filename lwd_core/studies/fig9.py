@@ -93,8 +93,10 @@ def conditions_of(a: StudyArgs) -> dict[str, bool]:
 
 
 def plan(a: StudyArgs) -> Plan:
-    """Per seed: the LWD run and one DP run per prediction horizon; LWD's diagnosis; then per condition the
-    hold-still floor and every (H_a, method) point. Each point's evaluation needs only the run it plays."""
+    """Per seed: the LWD run, its diagnosis, the hold-still floors and LWD's points; then each DP run followed by
+    its points. Each point's evaluation needs only the run it plays, and the order puts every point right after
+    its training, so that a sweep run one unit at a time has LWD's whole curve and DP's short horizons long before
+    the long-chunk DP models have trained."""
     horizons = QUICK_HORIZONS if a.quick else HORIZONS
     ccfg = get_collector("pusht").config(episodes=DEMOS["quick" if a.quick else "full"], seed=0)
     collect, data = data_unit(a.out, "pusht", ccfg, a.workers, "PushT demonstrations")
@@ -102,10 +104,26 @@ def plan(a: StudyArgs) -> Plan:
     n_obs = preset("pusht-dp").baseline.n_obs
     for seed in range(a.seeds):
         cfgs = run_configs(a, data, seed, horizons)
-        for name, cfg in cfgs.items():
-            units.append(train_unit(f"train {name}-s{seed}", a.out / f"{name}-s{seed}", cfg, f"fig9 {name} seed {seed}",
-                                    (collect.name,), a.workers, gpu_share(a.quick)))
         lwd_dir, h = a.out / f"lwd-s{seed}", DIAGNOSIS_HORIZON
+
+        def train(name: str) -> None:
+            units.append(train_unit(f"train {name}-s{seed}", a.out / f"{name}-s{seed}", cfgs[name],
+                                    f"fig9 {name} seed {seed}", (collect.name,), a.workers, gpu_share(a.quick)))
+
+        def points(label: str, name: str) -> None:
+            """The points `name` plays: LWD's at every H_a, a DP model's at the H_a whose chunk it predicts."""
+            kind, run_dir = METHODS[label], a.out / f"{name}-s{seed}"
+            served = [h_a for h_a in horizons if label == "LWD" or f"dp{dp_horizon(h_a, n_obs)}" == name]
+            for cond, perturb in conditions_of(a).items():
+                for h_a in served:
+                    units.append(eval_unit(
+                        f"eval {label} H_a={h_a} {cond} s{seed}", run_dir, eval_config(a, seed, h_a, perturb), (kind,),
+                        run_dir / "eval" / f"fig9-h{h_a}-{cond}.json", a.workers, (f"train {name}-s{seed}",),
+                        stage=f"fig9 {label} H_a={h_a} {cond}",
+                        message=f"evaluating {label} at H_a={h_a} ({cond}, seed {seed})",
+                        tags={"point": (label, kind, h_a, cond, seed, name)}))
+
+        train("lwd")
         units.append(Unit(f"diagnose precision s{seed}", "lwd_core.studies.fig9:precision_unit",
                           {"run_dir": str(lwd_dir), "samples": 2 if a.quick else 4, "seed": seed},
                           (f"train lwd-s{seed}",), tags={"seed": seed}))
@@ -118,16 +136,11 @@ def plan(a: StudyArgs) -> Plan:
                                "workers": a.workers, "stage": f"fig9 floor {cond}",
                                "message": f"evaluating the '{FLOOR}' floor ({cond}, seed {seed})"},
                               cpus=a.workers, tags={"condition": cond, "seed": seed}))
-            for h in horizons:
-                for label, kind in METHODS.items():
-                    name = "lwd" if label == "LWD" else f"dp{dp_horizon(h, n_obs)}"
-                    run_dir = a.out / f"{name}-s{seed}"
-                    units.append(eval_unit(
-                        f"eval {label} H_a={h} {cond} s{seed}", run_dir, eval_config(a, seed, h, perturb), (kind,),
-                        run_dir / "eval" / f"fig9-h{h}-{cond}.json", a.workers, (f"train {name}-s{seed}",),
-                        stage=f"fig9 {label} H_a={h} {cond}",
-                        message=f"evaluating {label} at H_a={h} ({cond}, seed {seed})",
-                        tags={"point": (label, kind, h, cond, seed, name)}))
+        points("LWD", "lwd")
+        for name in cfgs:
+            if name != "lwd":
+                train(name)
+                points("DP", name)
     return Plan("fig9", tuple(units))
 
 
