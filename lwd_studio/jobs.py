@@ -7,12 +7,25 @@ So the manager is the one place that knows every job: it lists them, cancels one
 within a deadline when the window closes."""
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable, Iterator
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from .views.dataset_probe import inspect
 from .workers import GeneratorWorker, RolloutService
+
+
+class DatasetProbes(QObject):
+    """Reads a dataset for the run form off the GUI thread. A read is a few seconds at most and has nothing to
+    cancel or save, so it is a daemon thread rather than a job: closing the window never waits for it."""
+
+    done = Signal(str, object)           # spec, DatasetInfo; emitted from the reading thread, delivered queued
+
+    def start(self, spec: str) -> None:
+        threading.Thread(target=lambda: self.done.emit(spec, inspect(spec)), daemon=True,
+                         name="dataset-probe").start()
 
 
 class Job(QObject):
@@ -87,6 +100,7 @@ class JobManager(QObject):
         self._jobs: dict[str, Job] = {}
         self.rollouts = RolloutService(self)       # the rollout lane
         self.rollouts.start()
+        self.probes = DatasetProbes(self)          # the run form's dataset reads
         self.stragglers: list = []                 # threads still inside a step when shutdown() stopped waiting
         self._closed = False
 

@@ -244,7 +244,7 @@ class MainWindow(TrainingActions, DemoActions, RunFileActions, QMainWindow):
         return sel[0]
 
     def action_new(self) -> str | None:
-        form = RunForm(self.runs_dir, self, dataset=self._last_dataset())
+        form = RunForm(self.runs_dir, self, dataset=self._last_dataset(), probes=self.jobs.probes)
         if form.exec() != RunForm.Accepted or form.config is None:
             return None
         return self.create_run(form.config, form.base.currentText())

@@ -1,14 +1,12 @@
-"""What the run form shows about a dataset (its env_id, episodes and condition names), read off the GUI thread.
+"""What the run form shows about a dataset (its env_id, episodes and condition names). The window's JobManager
+reads it off the GUI thread (`DatasetProbes` in jobs.py); this module owns no thread.
 
 Reading a dataset decompresses and checks whole files, so the result is cached by each file's (path, size, mtime_ns):
 a form opened again on an unchanged file, or a path typed back, costs a stat, and an edited file is read again."""
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
-
-from PySide6.QtCore import QObject, Signal
 
 from lwd_core.data.sources import load_source, parse_spec
 from lwd_core.errors import LWDError
@@ -55,22 +53,3 @@ def inspect(spec: str) -> DatasetInfo:
     if key is not None:
         _cache[key] = info
     return info
-
-
-class _Prober(QObject):
-    done = Signal(str, object)        # spec, DatasetInfo; emitted from a worker thread, so delivered queued
-
-    def start(self, spec: str) -> None:
-        threading.Thread(target=lambda: self.done.emit(spec, inspect(spec)), daemon=True,
-                         name="dataset-probe").start()
-
-
-_prober: _Prober | None = None
-
-
-def prober() -> _Prober:
-    """The one prober, made on the GUI thread (its first caller is a form) so that its signals queue to it."""
-    global _prober
-    if _prober is None:
-        _prober = _Prober()
-    return _prober

@@ -34,7 +34,9 @@ class _Pending(Exception):
 
 
 class RunForm(QDialog):
-    def __init__(self, runs_dir: Path, parent=None, dataset: str = ""):
+    def __init__(self, runs_dir: Path, parent=None, dataset: str = "", probes=None):
+        """`probes`: what reads a dataset off the GUI thread (the window's JobManager.probes: a start(spec) method and
+        a done(spec, info) signal); without one, a dataset is read when the form asks, on the GUI thread."""
         super().__init__(parent)
         self.setWindowTitle("New run")
         self.runs_dir = Path(runs_dir)
@@ -112,7 +114,9 @@ class RunForm(QDialog):
         self._probe_timer.setInterval(PROBE_DELAY_MS)
         self._probe_timer.timeout.connect(self._probe)
         self.dataset.textChanged.connect(self._on_dataset_edited)
-        dataset_probe.prober().done.connect(self._on_probed)
+        self.probes = probes
+        if probes is not None:
+            probes.done.connect(self._on_probed)
         if self.dataset.text().strip():
             self._probe()
         self.validate(block=False)
@@ -189,7 +193,10 @@ class RunForm(QDialog):
     def _probe(self) -> None:
         spec = self.dataset.text().strip()
         if spec and dataset_probe.cached(spec) is None:
-            dataset_probe.prober().start(spec)
+            if self.probes is not None:
+                self.probes.start(spec)
+            else:
+                self._on_probed(spec, dataset_probe.inspect(spec))
 
     def _on_probed(self, spec: str, info) -> None:
         if spec != self.dataset.text().strip():

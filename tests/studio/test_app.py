@@ -58,7 +58,7 @@ def test_demo_run_collects_then_trains_with_live_curves(window, qtbot):
 
 
 def test_form_validates_inline_and_creates_run(window, qtbot, synthetic_file):
-    form = RunForm(window.runs_dir, window)
+    form = RunForm(window.runs_dir, window, probes=window.jobs.probes)
     qtbot.addWidget(form)
     assert not form.validate() and "dataset" in form.error.text()
     form.dataset.setText(str(synthetic_file))
@@ -77,7 +77,7 @@ def test_form_validates_inline_and_creates_run(window, qtbot, synthetic_file):
     cfg = RunDir(path).config()
     assert cfg.name == "from-form" and cfg.vae.latent_dim == 16 and cfg.vae.beta_kl == 1e-6
     assert window.runs.selected_paths() == [path]
-    form2 = RunForm(window.runs_dir, window, dataset=str(synthetic_file))
+    form2 = RunForm(window.runs_dir, window, dataset=str(synthetic_file), probes=window.jobs.probes)
     qtbot.addWidget(form2)
     form2.name.setText("from-form")
     assert not form2.validate() and "already exists" in form2.error.text()
@@ -86,7 +86,7 @@ def test_form_validates_inline_and_creates_run(window, qtbot, synthetic_file):
 def test_corrupt_dataset_in_form(window, qtbot, tmp_path):
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"nope" * 100)
-    form = RunForm(window.runs_dir, window, dataset=str(bad))
+    form = RunForm(window.runs_dir, window, dataset=str(bad), probes=window.jobs.probes)
     qtbot.addWidget(form)
     assert not form.validate() and "not a readable HDF5" in form.error.text()
 

@@ -2,6 +2,7 @@
 GUI thread, and a file read once is not read again while it is unchanged."""
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -10,31 +11,47 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
+from lwd_studio.jobs import JobManager  # noqa: E402
 from lwd_studio.views import dataset_probe  # noqa: E402
 from lwd_studio.views.run_form import RunForm  # noqa: E402
 
 
 @pytest.fixture
 def reads(monkeypatch):
-    """Every dataset read the form causes, by path."""
-    calls = []
+    """Every dataset read the form causes, by path; reads.threads: the thread each ran in."""
+    calls = ReadLog()
     real = dataset_probe.load_source
 
     def counting(spec):
         calls.append(str(spec))
+        calls.threads.append(threading.current_thread().name)
         return real(spec)
     monkeypatch.setattr(dataset_probe, "load_source", counting)
     return calls
 
 
+class ReadLog(list):
+    def __init__(self):
+        super().__init__()
+        self.threads: list[str] = []
+
+
+@pytest.fixture
+def probes():
+    """The dataset reads of a job manager, as the main window gives its forms."""
+    jobs = JobManager()
+    yield jobs.probes
+    assert jobs.shutdown()
+
+
 def test_typing_a_path_reads_the_dataset_once_and_a_second_form_reuses_it(qtbot, tmp_path, synthetic_file,
-                                                                          monkeypatch, reads):
+                                                                          monkeypatch, reads, probes):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "datasets").mkdir()
     shutil.copy(synthetic_file, tmp_path / "datasets" / "synth-20.h5")
     typed = "datasets/synth-20.h5"
     assert len(typed) == 20
-    form = RunForm(tmp_path / "runs")
+    form = RunForm(tmp_path / "runs", probes=probes)
     qtbot.addWidget(form)
     form.show()
     form.base.setCurrentText("tiny")
@@ -42,11 +59,11 @@ def test_typing_a_path_reads_the_dataset_once_and_a_second_form_reuses_it(qtbot,
     assert reads == []                                   # nothing read while typing
     qtbot.waitUntil(lambda: "2: b0, b1" in form.tasks.text(), timeout=5000)
     qtbot.wait(500)                                      # past another debounce: no late read of a prefix
-    assert reads == [typed]
+    assert reads == [typed] and reads.threads == ["dataset-probe"]          # off the GUI thread
     assert form.buttons.button(QDialogButtonBox.Ok).isEnabled() and form.error.text() == ""
     assert form.config.data.dataset == typed
 
-    form2 = RunForm(tmp_path / "runs", dataset=typed)
+    form2 = RunForm(tmp_path / "runs", dataset=typed, probes=probes)
     qtbot.addWidget(form2)
     assert "2: b0, b1" in form2.tasks.text() and form2.config is not None    # at once, from the cache
     assert reads == [typed]
@@ -54,14 +71,15 @@ def test_typing_a_path_reads_the_dataset_once_and_a_second_form_reuses_it(qtbot,
     shutil.copy(synthetic_file, tmp_path / "datasets" / "synth-20.h5")
     st = os.stat(typed)
     os.utime(typed, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
-    form3 = RunForm(tmp_path / "runs", dataset=typed)
+    form3 = RunForm(tmp_path / "runs", dataset=typed, probes=probes)
     qtbot.addWidget(form3)
     qtbot.waitUntil(lambda: form3.config is not None, timeout=5000)
     assert reads == [typed, typed]
 
 
-def test_ok_reads_a_dataset_still_pending_and_a_stale_answer_is_ignored(qtbot, tmp_path, synthetic_file, reads):
-    form = RunForm(tmp_path / "runs")
+def test_ok_reads_a_dataset_still_pending_and_a_stale_answer_is_ignored(qtbot, tmp_path, synthetic_file, reads,
+                                                                          probes):
+    form = RunForm(tmp_path / "runs", probes=probes)
     qtbot.addWidget(form)
     form.show()
     form.base.setCurrentText("tiny")
@@ -70,7 +88,7 @@ def test_ok_reads_a_dataset_still_pending_and_a_stale_answer_is_ignored(qtbot, t
     qtbot.mouseClick(form.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)   # reads it now, then accepts
     assert form.result() == RunForm.Accepted and form.config.data.dataset == str(synthetic_file)
     # an answer about a path no longer in the field changes nothing
-    form2 = RunForm(tmp_path / "runs")
+    form2 = RunForm(tmp_path / "runs", probes=probes)
     qtbot.addWidget(form2)
     qtbot.keyClicks(form2.dataset, str(tmp_path / "missing.h5"))
     form2._on_probed(str(synthetic_file), dataset_probe.inspect(str(synthetic_file)))
