@@ -87,6 +87,8 @@ class AppMenus(QObject):
         view.addSeparator()
         self.play = self._action(view, "Play / pause rollout", win.viewer.toggle_play, Qt.Key_Space,
                                  "play or pause the MuJoCo view")
+        self.play.setEnabled(bool(win.viewer.frames))
+        win.viewer.playable.connect(self.play.setEnabled)
 
         helpm = bar.addMenu("&Help")
         self.docs = self._action(helpm, "Documentation", self.show_docs, QKeySequence.HelpContents,

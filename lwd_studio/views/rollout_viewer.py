@@ -43,6 +43,7 @@ class RolloutViewer(QWidget):
     exported = Signal(str)               # the path written
     notice = Signal(str)                 # a one-line message for the status bar
     policy_requested = Signal(str)       # condition: play the selected run's own policy for it (any method)
+    playable = Signal(bool)              # whether there are frames to play, step, scrub and export
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -115,6 +116,14 @@ class RolloutViewer(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._on_timer)
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        """Playback and export only once there is a frame."""
+        has = bool(self.frames)
+        for w in (self.play_btn, self.step_btn, self.restart_btn, self.scrubber, self.export_btn):
+            w.setEnabled(has)
+        self.playable.emit(has)
 
     # --- the selected run's own policy
     def set_conditions(self, conditions: list[str]) -> None:
@@ -152,6 +161,7 @@ class RolloutViewer(QWidget):
         self.infos.clear()
         self.pos = -1
         self._sync_scrubber()
+        self._update_controls()
         self.live = True
         self.playing = True
         self.play_btn.setText("Pause")
@@ -163,6 +173,8 @@ class RolloutViewer(QWidget):
             return
         self.frames.append(frame)
         self.infos.append(info)
+        if len(self.frames) == 1:
+            self._update_controls()
         if self.live and self.playing:
             self.show_frame(len(self.frames) - 1)
         else:

@@ -154,8 +154,17 @@ def test_the_system_theme_follows_the_desktop_switching_to_dark_and_back(qtbot, 
     assert not theme.is_dark(QApplication.instance().palette())
 
 
-def test_space_plays_and_pauses_the_viewer(qtbot, window):
+def test_space_plays_and_pauses_the_viewer_once_it_has_frames(qtbot, window):
+    import numpy as np
     v = window.viewer
+    play = menu_action(window, "View", "Play / pause rollout")
+    assert not play.isEnabled() and not v.play_btn.isEnabled() and not v.export_btn.isEnabled()
+    qtbot.keyClick(window, Qt.Key_Space)                 # nothing to play: nothing happens
+    assert v.playing
+    info = {"generation": None, "condition": "c", "seed": 0}
+    v._on_rollout_started(info)                         # what the rollout lane sends, as a rollout starts
+    v._on_frame_rendered(np.zeros((8, 8, 3), np.uint8), info)
+    assert play.isEnabled() and v.play_btn.isEnabled() and v.export_btn.isEnabled()
     assert v.play_btn.text() == "Pause"
     qtbot.keyClick(window, Qt.Key_Space)
     assert not v.playing and v.play_btn.text() == "Play"
