@@ -49,6 +49,8 @@ def test_view_draws_both_methods_and_a_click_asks_to_play_that_point(qtbot, tmp_
 
 @pytest.mark.slow
 def test_sweep_from_the_app_stops_resumably_resumes_and_plays_a_point(qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+
     from lwd_studio.main_window import MainWindow
     w = MainWindow(tmp_path / "runs", confirm=lambda text: True)
     qtbot.addWidget(w)
@@ -74,9 +76,16 @@ def test_sweep_from_the_app_stops_resumably_resumes_and_plays_a_point(qtbot, tmp
         with qtbot.waitSignal(v.sweep_finished, timeout=300_000) as sig:
             v.start_sweep(workers=1)
         assert sig.args == ["finished"] and v.progress.value() == 6 and len(v.items) == 4
-        lwd = next(it for it in v.items if it.points()[0].data()[0] == "LWD")
+        w.show()
+        qtbot.waitExposed(w)
+        w.tabs.setCurrentWidget(v)
+        qtbot.wait(50)
+        plot = v.abs_plot
+        lwd = next(it for it in v.items
+                   if it.points()[0].data()[0] == "LWD" and it.getViewBox() is plot.getPlotItem().vb)
+        pos = plot.mapFromScene(plot.getPlotItem().vb.mapViewToScene(lwd.points()[1].pos()))     # LWD at H_a = 8
         with qtbot.waitSignal(w.service.rollout_finished, timeout=60_000) as done:
-            v._on_point_clicked(lwd, [lwd.points()[1]])                          # LWD at H_a = 8
+            qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=pos)
         assert done.args[0]["queries"] >= 1 and len(w.viewer.frames) > 10
         assert w.viewer.frames[0].ndim == 3
     finally:

@@ -5,6 +5,8 @@ import sys
 import pytest
 
 pytest.importorskip("PySide6")
+from PySide6.QtCore import Qt  # noqa: E402
+
 from lwd_studio.main_window import MainWindow  # noqa: E402
 from tests.cli.test_sample_methods import BASELINES, train_baselines  # noqa: E402
 from tests.toy_suite import LENGTH  # noqa: E402
@@ -15,6 +17,8 @@ def test_the_viewer_plays_every_method_through_the_registry(qtbot, tmp_path):
     w = MainWindow(tmp_path / "runs", confirm=lambda t: True)
     qtbot.addWidget(w)
     w.service.frame_every = 1
+    w.show()
+    qtbot.waitExposed(w)
     try:
         for method, label in (("mlp_bc", "MLP-BC"), ("diffusion_policy", "Diffusion Policy")):
             with qtbot.waitSignals([w.service.run_loaded, w.service.envs_warmed], timeout=60_000):
@@ -24,7 +28,7 @@ def test_the_viewer_plays_every_method_through_the_registry(qtbot, tmp_path):
             assert [w.viewer.condition.itemText(i) for i in range(w.viewer.condition.count())] == ["b0", "b1"]
             w.viewer.condition.setCurrentIndex(1)
             with qtbot.waitSignal(w.service.rollout_finished, timeout=60_000) as done:
-                w.viewer.run_btn.click()
+                qtbot.mouseClick(w.viewer.run_btn, Qt.LeftButton)
             assert done.args[0]["condition"] == "b1" and done.args[0]["length"] == LENGTH
             assert len(w.viewer.frames) == LENGTH + 1 and w.viewer.title.text().endswith(
                 f"b1, {label} policy, start seed {done.args[0]['seed']}")
