@@ -102,3 +102,23 @@ def test_version(capsys):
         main(["--version"])
     assert e.value.code == 0
     assert capsys.readouterr().out == f"lwd-studio {importlib.metadata.version('lwd-studio')}\n"
+
+
+def test_the_readmes_numpy_snippet_gives_the_policys_actions(runs, tmp_path, monkeypatch):
+    """The README's code, run as written (its last line's `observation` given), on a sampled policy file."""
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    def snippet(text):
+        return next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "def load_policy" in b)
+    code = snippet(readme)
+    assert snippet((Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text()) == code   # one snippet
+    args = [str(runs["lwd"]), "--condition", "b1", "--seed", "3"]
+    assert main(["sample", *args, "--out", str(tmp_path / "push.safetensors")]) == 0
+    monkeypatch.chdir(tmp_path)
+    obs = (np.random.default_rng(1).normal(size=(1000, OBS_DIM)) * 3).astype(np.float32)
+    scope = {"observation": obs}
+    exec(compile(code, "README.md", "exec"), scope)
+    expected = NumpyMLPPolicy.load(tmp_path / "push.safetensors").act(obs)
+    assert scope["action"].shape == (1000, ACT_DIM) and np.abs(expected).max() > 0.1
+    np.testing.assert_allclose(scope["action"], expected, atol=1e-6, rtol=0)
