@@ -3,6 +3,8 @@ point and move the slider to run a blend of the two latents. Sampled latents sho
 shift-clicked like points. A new map or new samples drop the blend pair they invalidate."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -72,7 +74,11 @@ class LatentMapView(QWidget):
         top.addWidget(self.sample_btn)
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+        # which colour is which condition, under the plot: a legend inside covered points and took their clicks
+        self.key = QLabel("")
+        self.key.setWordWrap(True)
+        self.key.setToolTip("colour: the demonstration's condition (task or behaviour); stars: latents sampled from "
+                            "the diffusion model")
         self.scatter = pg.ScatterPlotItem(size=9, hoverable=True, hoverSize=14, tip=self._tip)
         self.scatter.sigClicked.connect(self._on_scatter_clicked)
         self.sampled = pg.ScatterPlotItem(size=13, symbol="star", hoverable=True, tip=self._sample_tip)
@@ -104,6 +110,7 @@ class LatentMapView(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.plot, 1)
+        lay.addWidget(self.key)
         lay.addLayout(bottom)
 
     # --- data
@@ -146,7 +153,7 @@ class LatentMapView(QWidget):
         self.scatter.clear()
         self.sampled.clear()
         self.marks.clear()
-        self.legend.clear()
+        self.key.setText("")
         self.placeholder.show()
         self.plot.setRange(xRange=(0, 1), yRange=(0, 1))
 
@@ -166,19 +173,17 @@ class LatentMapView(QWidget):
         x, y = self._xy(m.coords)
         brushes = [pg.mkBrush(TASK_COLORS[c % len(TASK_COLORS)]) for c in m.label]
         self.scatter.setData(x=x, y=y, brush=brushes, pen=pg.mkPen("w", width=0.5), data=np.arange(len(x)))
-        self.legend.clear()
-        for c, name in enumerate(m.label_names):
-            if (m.label == c).any():
-                self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(TASK_COLORS[c % len(TASK_COLORS)]),
-                                                       size=9), name)
+        key = [f'<span style="color:{TASK_COLORS[c % len(TASK_COLORS)]}">●</span>&nbsp;{html.escape(name)}'
+               for c, name in enumerate(m.label_names) if (m.label == c).any()]
         if self.samples is not None:
             z, cond = self.samples
             sx, sy = self._xy(m.project(z))
             self.sampled.setData(x=sx, y=sy, brush=[pg.mkBrush(TASK_COLORS[c % len(TASK_COLORS)]) for c in cond],
                                  pen=pg.mkPen(fg, width=1), data=np.arange(len(sx)))
-            self.legend.addItem(pg.ScatterPlotItem(symbol="star", brush=pg.mkBrush("#999"), size=12), "sampled")
+            key.append("★&nbsp;sampled")
         else:
             self.sampled.clear()
+        self.key.setText("&nbsp;&nbsp; ".join(key))
         sel = [self._coords(r) for r in (self.sel_a, self.sel_b) if r is not None]
         self.marks.setData(pos=np.array(sel)) if sel else self.marks.clear()
 

@@ -218,3 +218,31 @@ def test_the_viewer_scrubs_changes_speed_and_exports_the_whole_episode(qtbot, wi
     qtbot.mouseClick(v.play_btn, Qt.LeftButton)
     qtbot.waitUntil(lambda: v.pos == 15 and not v.playing, timeout=3000)
     assert v.scrubber.value() == 15
+
+
+def test_a_point_in_the_maps_top_left_corner_is_clickable_and_the_key_names_every_condition(qtbot):
+    """Ten conditions, as MT10 has: a legend inside the plot covered the upper-left points and took their clicks;
+    the key is a line under the plot."""
+    from sklearn.decomposition import PCA
+
+    from lwd_core.eval.latents import LatentMap
+    from lwd_studio.views.latent_map import LatentMapView
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(200, 8)).astype(np.float32)
+    pca = PCA(n_components=2, random_state=0).fit(z.astype(np.float64))
+    coords = pca.transform(z.astype(np.float64))
+    coords[0] = coords[:, 0].min() - 0.5, coords[:, 1].max() + 0.5          # alone in the upper-left corner
+    names = [f"task-{i}" for i in range(10)]
+    lmap = LatentMap(coords, z, np.arange(200) % 10, np.arange(200), np.full(200, np.nan), np.full(200, -1), names,
+                     pca.explained_variance_ratio_, pca)
+    v = LatentMapView()
+    qtbot.addWidget(v)
+    v.resize(420, 420)
+    v.show()
+    qtbot.waitExposed(v)
+    v.set_map(lmap)
+    qtbot.wait(50)
+    with qtbot.waitSignal(v.point_clicked, timeout=2000) as sig:
+        qtbot.mouseClick(v.plot.viewport(), Qt.LeftButton, pos=spot_pos(v.plot, v.scatter, 0))
+    assert sig.args == [0]
+    assert all(n in v.key.text() for n in names)
