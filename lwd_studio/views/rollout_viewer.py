@@ -184,6 +184,9 @@ class RolloutViewer(QWidget):
         if not self._of_shown(info):
             return
         self.live = False
+        if self.playing and self.pos >= len(self.frames) - 1:
+            self.playing = False                 # the episode was shown to its end: Play replays it
+            self.play_btn.setText("Play")
         if info.get("aborted"):
             self._drop_pending_export()
             return

@@ -170,6 +170,12 @@ def test_space_plays_and_pauses_the_viewer_once_it_has_frames(qtbot, window):
     assert not v.playing and v.play_btn.text() == "Play"
     qtbot.keyClick(window, Qt.Key_Space)
     assert v.playing and v.play_btn.text() == "Pause"
+    v._on_frame_rendered(np.ones((8, 8, 3), np.uint8), info)
+    v._on_rollout_finished({**info, "return": 1.0, "length": 1})   # shown to its last frame: the button offers Play
+    assert v.pos == 1 and not v.playing and v.play_btn.text() == "Play"
+    qtbot.keyClick(window, Qt.Key_Space)                 # and Space replays it from the start
+    qtbot.waitUntil(lambda: v.pos == 1 and not v.playing, timeout=2000)
+    assert v.play_btn.text() == "Play"
 
 
 def test_help_opens_the_docs_and_about_names_the_versions(qtbot, window):
