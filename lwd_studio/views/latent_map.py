@@ -112,6 +112,8 @@ class LatentMapView(QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.key)
         lay.addLayout(bottom)
+        for w in (self.sample_btn, self.pcx, self.pcy):        # until a map is shown
+            w.setEnabled(False)
 
     # --- data
     def set_map(self, lmap) -> None:
@@ -121,6 +123,8 @@ class LatentMapView(QWidget):
         self.samples = None
         self._select(None)
         self.set_sampling(getattr(lmap, "can_sample", True))
+        self.pcx.setEnabled(True)
+        self.pcy.setEnabled(True)
         k = lmap.coords.shape[1]
         for c, default in ((self.pcx, 0), (self.pcy, min(1, k - 1))):
             c.blockSignals(True)
@@ -147,6 +151,8 @@ class LatentMapView(QWidget):
     def clear(self, message: str | None = None) -> None:
         """No map; `message` (default: the hint to select a run) says why."""
         self.placeholder.setText(message or self.HINT)
+        for w in (self.sample_btn, self.pcx, self.pcy):        # nothing to sample from or to project
+            w.setEnabled(False)
         self.map = None
         self.samples = None
         self._select(None)

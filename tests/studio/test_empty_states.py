@@ -40,6 +40,7 @@ def test_each_empty_panel_says_what_comes_next(qtbot, tmp_path, synthetic_file):
     try:
         # nothing selected
         assert "Select a trained run" in text(w.latents.placeholder)
+        assert not any(c.isEnabled() for c in (w.latents.sample_btn, w.latents.pcx, w.latents.pcy))
         assert "select runs in the list" in text(w.losses.placeholder)
         click_tab(qtbot, w, w.horizons)
         assert "start a sweep" in text(w.horizons.placeholder) and "Start sweep runs" in w.horizons.status.text()
@@ -58,6 +59,7 @@ def test_each_empty_panel_says_what_comes_next(qtbot, tmp_path, synthetic_file):
         # none again
         w.runs.table.clearSelection()
         assert "Select a trained run" in text(w.latents.placeholder)
+        assert not any(c.isEnabled() for c in (w.latents.sample_btn, w.latents.pcx, w.latents.pcy))
     finally:
         w.shutdown()
 
