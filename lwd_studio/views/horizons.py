@@ -214,8 +214,10 @@ class HorizonView(QWidget):
         qmin, qmax = 1.0, 1.0
         for cond, fl in self.result.get("floor", {}).items():     # the hold-still reference, same start states
             label = f"{self.result.get('floor_policy', 'floor')} ({cond}): {fl[key]:.3f}"
+            # the value only, at either end (the key names the line): two full labels overlapped in a narrow plot
             line = pg.InfiniteLine(fl[key], angle=0, pen=pg.mkPen("#777", width=1.5, style=DASH.get(cond, Qt.SolidLine)),
-                                   label=label, labelOpts={"position": 0.15, "color": "#555"})
+                                   label=f"{fl[key]:.3f}",
+                                   labelOpts={"position": 0.12 if cond == "clean" else 0.88, "color": "#555"})
             line.setToolTip(f"{label}: an agent that holds still, on the same start states")
             self.abs_plot.addItem(line)
             self.floor_lines.append(line)
