@@ -56,8 +56,7 @@ PAPER = {"best_horizon": {"LWD": 8, "DP": 16}, "query_ratio_at_25pct_drop": 0.25
 
 
 def dp_horizon(h_a: int, n_obs: int) -> int:
-    """The prediction horizon of the DP model that serves H_a: 16 (Chi et al.) when it holds n_obs - 1 + H_a
-    actions, else the smallest multiple of 4 (two down-samplings in the U-Net) that does."""
+    """The serving DP model's prediction horizon: 16 (Chi et al.) if it holds n_obs - 1 + H_a, else the next x4."""
     need = n_obs - 1 + h_a
     return 16 if need <= 16 else -(-need // 4) * 4
 
@@ -93,10 +92,8 @@ def conditions_of(a: StudyArgs) -> dict[str, bool]:
 
 
 def plan(a: StudyArgs) -> Plan:
-    """Per seed: the LWD run, its diagnosis, the hold-still floors and LWD's points; then each DP run followed by
-    its points. Each point's evaluation needs only the run it plays, and the order puts every point right after
-    its training, so that a sweep run one unit at a time has LWD's whole curve and DP's short horizons long before
-    the long-chunk DP models have trained."""
+    """Per seed: the LWD run, its diagnosis, the floors and LWD's points; then each DP run and its points. Every
+    point comes right after its training: one unit at a time, LWD's curve arrives long before the long DP models."""
     horizons = QUICK_HORIZONS if a.quick else HORIZONS
     ccfg = get_collector("pusht").config(episodes=DEMOS["quick" if a.quick else "full"], seed=0)
     collect, data = data_unit(a.out, "pusht", ccfg, a.workers, "PushT demonstrations")
@@ -110,8 +107,7 @@ def plan(a: StudyArgs) -> Plan:
             units.append(train_unit(f"train {name}-s{seed}", a.out / f"{name}-s{seed}", cfgs[name],
                                     f"fig9 {name} seed {seed}", (collect.name,), a.workers, gpu_share(a.quick)))
 
-        def points(label: str, name: str) -> None:
-            """The points `name` plays: LWD's at every H_a, a DP model's at the H_a whose chunk it predicts."""
+        def points(label: str, name: str) -> None:      # LWD at every H_a, a DP model at those its chunk serves
             kind, run_dir = METHODS[label], a.out / f"{name}-s{seed}"
             served = [h_a for h_a in horizons if label == "LWD" or f"dp{dp_horizon(h_a, n_obs)}" == name]
             for cond, perturb in conditions_of(a).items():
@@ -137,10 +133,9 @@ def plan(a: StudyArgs) -> Plan:
                                "message": f"evaluating the '{FLOOR}' floor ({cond}, seed {seed})"},
                               cpus=a.workers, tags={"condition": cond, "seed": seed}))
         points("LWD", "lwd")
-        for name in cfgs:
-            if name != "lwd":
-                train(name)
-                points("DP", name)
+        for name in [n for n in cfgs if n != "lwd"]:
+            train(name)
+            points("DP", name)
     return Plan("fig9", tuple(units))
 
 
