@@ -34,8 +34,11 @@ def lwd(*args, env=None, timeout=300):
 
 
 def popen(*args, env=None):
+    """The CLI as a terminal starts it. SIGINT back to its default: a test run started in the background of a
+    non-interactive shell inherits SIGINT ignored, and Ctrl-C would then never reach the CLI."""
     return subprocess.Popen([sys.executable, "-m", "lwd_studio", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, **(env or {})},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(cond, timeout=120.0, every=0.02):
