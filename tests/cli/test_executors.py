@@ -53,12 +53,17 @@ def wait_for(cond, timeout=120.0, every=0.02):
 
 @pytest.fixture(scope="module")
 def ray_address():
+    """A local Ray cluster whose processes take SIGINT as a terminal's would: a test run started in the background
+    of a non-interactive shell has SIGINT ignored, which every process it starts inherits, and then neither the CLI
+    nor the Ray workers that ray.cancel() interrupts would ever see it. A handled signal is reset at exec."""
     import ray
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
     ctx = ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="ERROR")
     try:
         yield ctx.address_info["gcs_address"]
     finally:
         ray.shutdown()
+        signal.signal(signal.SIGINT, old)
 
 
 def evaluations(out: Path) -> dict:
