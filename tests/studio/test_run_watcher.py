@@ -1,7 +1,6 @@
 """The run list follows the runs folder through a file system watch: a run copied in, updated or deleted shows
 within a second, with the periodic rescan stopped."""
 import json
-import os
 import shutil
 
 import pytest
@@ -10,6 +9,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
+from lwd_core.io import atomic_write_json  # noqa: E402
 from lwd_studio.main_window import MainWindow  # noqa: E402
 from lwd_studio.views.runs_panel import COLUMNS  # noqa: E402
 from tests.helpers import toy_run  # noqa: E402
@@ -28,6 +28,14 @@ def status(w, name):
     return w.runs.model.item(names(w).index(name), COLUMNS.index("status")).text()
 
 
+def set_status(run_dir, value: str) -> dict:
+    """Rewrite a run's status.json the way runs write it: a new file renamed over the old one."""
+    st = json.loads((run_dir / "status.json").read_text())
+    st["status"] = value
+    atomic_write_json(run_dir / "status.json", st)
+    return st
+
+
 def test_a_run_copied_in_updated_and_deleted_shows_at_once(qtbot, tmp_path, finished_run):
     w = MainWindow(tmp_path / "runs", confirm=lambda text: True)
     qtbot.addWidget(w)
@@ -40,10 +48,7 @@ def test_a_run_copied_in_updated_and_deleted_shows_at_once(qtbot, tmp_path, fini
     qtbot.waitUntil(lambda: status(w, "copied") == "finished", timeout=1000)
     # a status.json rewritten the way runs write it (a new file renamed over the old one)
     st_path = w.runs_dir / "copied" / "status.json"
-    st = json.loads(st_path.read_text())
-    st["status"] = "cancelled"
-    (w.runs_dir / "copied" / "status.tmp").write_text(json.dumps(st))
-    os.replace(w.runs_dir / "copied" / "status.tmp", st_path)
+    st = set_status(w.runs_dir / "copied", "cancelled")
     qtbot.waitUntil(lambda: status(w, "copied") == "cancelled", timeout=1000)
     # the row can be clicked like any other, and a second update still shows (the watch follows the new file)
     t = w.runs.table
@@ -72,11 +77,7 @@ def test_a_run_that_writes_its_status_is_the_only_run_read_again(qtbot, tmp_path
     reads = []
     state = RunDir.state
     monkeypatch.setattr(RunDir, "state", lambda self: reads.append(self.path.name) or state(self))
-    st_path = w.runs_dir / "r3" / "status.json"
-    st = json.loads(st_path.read_text())
-    st["status"] = "cancelled"
-    (w.runs_dir / "r3" / "status.tmp").write_text(json.dumps(st))
-    os.replace(w.runs_dir / "r3" / "status.tmp", st_path)
+    set_status(w.runs_dir / "r3", "cancelled")
     qtbot.waitUntil(lambda: status(w, "r3") == "cancelled", timeout=1000)
     qtbot.wait(400)                                     # any further refresh of the burst
     assert set(reads) == {"r3"}
