@@ -30,8 +30,8 @@ class RunFileActions:
 
     def action_rename(self, new: str | None = None) -> None:
         path = Path(self._one())
-        if self._in_use([str(path)]):
-            raise ValueError(f"{self._in_use([str(path)])} uses this run: stop it before renaming the run")
+        if job := self._in_use([str(path)]):
+            raise ValueError(f"{job} uses this run: stop it before renaming the run")
         if new is None:
             new, ok = QInputDialog.getText(self, "Rename run", "New name:", text=path.name)
             if not ok:
@@ -51,8 +51,8 @@ class RunFileActions:
         paths = self.selected()
         if not paths:
             raise ValueError("select a run first")
-        if self._in_use(paths):
-            raise ValueError(f"{self._in_use(paths)} uses this run: stop it before deleting the run")
+        if job := self._in_use(paths):
+            raise ValueError(f"{job} uses this run: stop it before deleting the run")
         names = ", ".join(Path(p).name for p in paths)
         if not self.confirm(f"Delete {names}? Its checkpoints and metrics are removed from disk."):
             return

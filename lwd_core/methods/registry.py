@@ -10,6 +10,7 @@ the method packages): `load_trained` for evaluation and the viewer, `sample_poli
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -179,6 +180,5 @@ def run_rows(runs_dir) -> list[dict[str, Any]]:
 
 def run_row(run_dir) -> dict[str, Any]:
     """One run's row of that list, read again (after its files changed)."""
-    from pathlib import Path
     _discover()
     return summarize_run(Path(run_dir), {m.name: m.best for m in _METHODS.values()})
