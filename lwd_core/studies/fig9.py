@@ -8,7 +8,7 @@ Its chunk must hold n_obs - 1 + H_a actions, so the prediction horizon H_p follo
 H_a <= 15, else the smallest multiple of 4 (the U-Net halves the sequence twice) that holds the chunk: 20, 36, 68
 and 132 for H_a = 16, 32, 64 and 128. One DP model is trained per H_p, rather than one 132-step model truncated for
 every H_a: each model then predicts exactly the chunk it executes, which is the stronger baseline (Chi et al. saw
-longer prediction horizons hurt), at the cost of four extra trainings.
+longer prediction horizons hurt), at the cost of four extra trainings, each on the 16-step model's budget.
 
 Every point is evaluated on the same held-out start states (and, perturbed, the same seeded pushes of the block) for
 both methods. Performance is the mean over episodes of each episode's best coverage score; "relative" divides it

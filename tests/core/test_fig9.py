@@ -1,13 +1,27 @@
 """The Fig. 9 study's choices and arithmetic: which DP model serves an H_a, relative curves, the paper's targets."""
 import pytest
 
-from lwd_core.studies.fig9 import aggregate, dp_horizon, markdown, report
+from lwd_core.studies.fig9 import HORIZONS, aggregate, dp_horizon, markdown, report, run_configs
+from lwd_core.studies.registry import StudyArgs
 
 
 @pytest.mark.parametrize("h_a,expected", [(1, 16), (8, 16), (15, 16), (16, 20), (32, 36), (64, 68), (128, 132)])
 def test_dp_prediction_horizon_holds_the_executed_actions(h_a, expected):
     hp = dp_horizon(h_a, n_obs=2)
     assert hp == expected and hp >= 2 - 1 + h_a and hp % 4 == 0
+
+
+def test_every_dp_model_of_the_sweep_trains_on_the_same_budget(tmp_path):
+    """DP's curve over H_a must not be a curve over training budgets: the long-chunk models get the 16-step
+    model's steps, batch and schedule, and differ from it only in the chunk they predict."""
+    cfgs = run_configs(StudyArgs(out=tmp_path, seeds=1), tmp_path / "data.h5", 0, HORIZONS)
+    dps = {name: c.baseline for name, c in cfgs.items() if name.startswith("dp")}
+    assert set(dps) == {"dp16", "dp20", "dp36", "dp68", "dp132"}
+    ref = dps["dp16"]
+    for name, b in dps.items():
+        assert b.horizon == int(name[2:])
+        same = {k: getattr(b, k) == getattr(ref, k) for k in ("steps", "batch_size", "lr", "dp_warmup", "dp_size", "n_obs")}
+        assert all(same.values()), (name, same)
 
 
 def _points(scores: dict, perturbed: dict | None = None, seeds=(0,)):
