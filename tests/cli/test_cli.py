@@ -307,7 +307,8 @@ def test_table2_numbers_and_figure_from_hand_made_results(tmp_path):
 
 
 @pytest.mark.parametrize("what,flag,spec", [("fig8", "--vae-steps", "abc"), ("fig8", "--vae-steps", "0"),
-                                            ("fig7", "--vae-steps", "1,2,3"), ("table2", "--dp-steps", "-5")])
+                                            ("fig7", "--vae-steps", "1,2,3"), ("table2", "--dp-steps", "-5"),
+                                            ("table1", "--encoder", "cnn")])
 def test_reproduce_rejects_bad_step_counts(tmp_path, what, flag, spec):
     r = cli("reproduce", what, "--out", tmp_path / "f8", flag, spec)
     assert r.returncode != 0 and "Traceback" not in r.stderr
