@@ -241,7 +241,7 @@ def config_docs() -> list:
 MT10_CONV: dict[str, Any] = {"encoder": "conv", "conv_channels": [64, 64, 128, 128]}
 # MT10's latent denoiser: 2 residual blocks of 512 instead of 4. On the same trained VAE, 4, 2 and 1 blocks sampled
 # policies that succeeded 0.935, 0.93 and 0.915 of 200 held-out episodes, and a width of 256 0.80; 2 blocks train
-# 2.7x as fast (docs/performance.md)
+# 1.75x as fast (docs/performance.md)
 MT10_DDPM: dict[str, Any] = {"n_blocks": 2}
 
 # Presets as data: each entry overrides the defaults above. A suite module adds its own with register_preset().
