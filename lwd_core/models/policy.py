@@ -42,16 +42,14 @@ class PolicySpec:
 
 def split_theta(spec: PolicySpec, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """theta (B, P) -> [(W (B, out, in), b (B, out)), ...] as views, no copies."""
-    B = theta.shape[0]
-    out, i = [], 0
-    for fin, fout in spec.layer_dims:
-        W = theta[:, i:i + fin * fout].view(B, fout, fin)
-        i += fin * fout
-        b = theta[:, i:i + fout]
-        i += fout
-        out.append((W, b))
-    assert i == theta.shape[1], f"theta has {theta.shape[1]} entries, spec needs {i}"
-    return out
+    sizes = [n for fin, fout in spec.layer_dims for n in (fin * fout, fout)]
+    assert sum(sizes) == theta.shape[1], f"theta has {theta.shape[1]} entries, spec needs {sum(sizes)}"
+    # One split, not a slice per tensor: a slice's gradient is a zero-filled (B, P) tensor of its own, summed with
+    # the others', where split's backward writes every part's gradient into one (B, P) tensor. In a VAE step that
+    # was a tenth of the time.
+    parts = theta.split(sizes, dim=1)
+    return [(W.view(theta.shape[0], fout, fin), b)
+            for (fin, fout), W, b in zip(spec.layer_dims, parts[0::2], parts[1::2])]
 
 
 def batched_policy(spec: PolicySpec, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -268,5 +268,5 @@ def test_encoder_precision_bench_smoke():
     from lwd_core.bench import encoder_precision_bench
     res = encoder_precision_bench(steps=1, warmup=0, window=16, batch=2)
     assert res["flat_fp32_over_flat_fp32"] == 1.0
-    for k in ("flat_bf16", "conv_fp32", "conv_bf16"):
+    for k in ("flat_bf16", "conv_fp32", "conv_bf16", "floor_fp32"):
         assert res[f"{k}_steps_per_s"] > 0 and res[f"{k}_over_flat_fp32"] > 0
