@@ -235,6 +235,26 @@ def inference_costs(res: dict, quick: bool, log) -> dict:
     return out
 
 
+def _vae_steps_per_s(vae, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor, precision: str, steps: int,
+                     warmup: int) -> float:
+    """The trainer's VAE step (forward and loss under train.engine.autocast, backward, fused Adam), timed."""
+    from .train.engine import autocast
+    dev = obs.device
+    opt = torch.optim.Adam(vae.parameters(), lr=vae.cfg.lr, fused=True)
+    rng = torch.Generator(device=dev).manual_seed(0)
+
+    def step():
+        with autocast(dev, precision):
+            out = vae_loss(vae, obs, act, mask, rng)
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    return 1.0 / _median_time(step, steps, warmup)
+
+
 class _MeanPoolEncoder(torch.nn.Module):
     """The cheapest encoder there is, for timing only: (mu, logvar) from the window's mean step."""
 
@@ -255,7 +275,7 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     test), all in one process, one after another on the same inputs. The ratios to flat fp32 are the numbers to
     compare across machines; run it on an otherwise idle machine. Each step is the trainer's: forward and loss under
     train.engine.autocast, backward, fused Adam."""
-    from .train.engine import autocast, native_bf16, pick_device
+    from .train.engine import native_bf16, pick_device
     dev = pick_device(device)
     base = preset("mt10")
     L, B = window or base.data.window, batch or base.vae.batch_size
@@ -271,19 +291,7 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
         vae = build_vae(cfg, L, obs_dim, act_dim, True).to(dev)
         res[f"{enc}_encoder_params"] = sum(p.numel() for p in vae.encoder.parameters())
         for prec in ("fp32", "bf16"):
-            opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)
-            rng = torch.Generator(device=dev).manual_seed(0)
-
-            def step():
-                with autocast(dev, prec):
-                    out = vae_loss(vae, obs, act, mask, rng)
-                opt.zero_grad(set_to_none=True)
-                out["loss"].backward()
-                opt.step()
-                if dev.type == "cuda":
-                    torch.cuda.synchronize()
-
-            res[f"{enc}_{prec}_steps_per_s"] = 1.0 / _median_time(step, steps, warmup)
+            res[f"{enc}_{prec}_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup)
             log(f"VAE {enc} encoder ({res[f'{enc}_encoder_params'] / 1e6:.2f}M params), {prec}: "
                 f"{res[f'{enc}_{prec}_steps_per_s']:.2f} steps/s")
     # The same step with the encoder reduced to a linear map of the window's mean: what is left is the hypernetwork,
@@ -291,18 +299,7 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     torch.manual_seed(0)
     vae = build_vae(base, L, obs_dim, act_dim, True).to(dev)
     vae.encoder = _MeanPoolEncoder(obs_dim + act_dim, base.vae.latent_dim).to(dev)
-    opt = torch.optim.Adam(vae.parameters(), lr=base.vae.lr, fused=True)
-    rng = torch.Generator(device=dev).manual_seed(0)
-
-    def floor_step():
-        out = vae_loss(vae, obs, act, mask, rng)
-        opt.zero_grad(set_to_none=True)
-        out["loss"].backward()
-        opt.step()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-
-    res["floor_fp32_steps_per_s"] = 1.0 / _median_time(floor_step, steps, warmup)
+    res["floor_fp32_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, "fp32", steps, warmup)
     log(f"VAE step without an encoder (the window's mean, one linear layer), fp32: "
         f"{res['floor_fp32_steps_per_s']:.2f} steps/s")
     ref = res["flat_fp32_steps_per_s"]
