@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 COLUMNS = ("name", "dataset", "preset", "status", "steps", "best MSE", "updated")
-WIDTHS = (90, 100, 74, 86, 84, 68, 84)              # "interrupted" fits the status column; the name stretches
+WIDTHS = (90, 100, 74, 86, 100, 68, 84)             # "interrupted" and "10000/10000" fit; the name stretches
 # Hidden first, in this order, when the table is too narrow for every column (a 1024-pixel-wide window); they come
 # back as it widens. Name, status and steps always show.
 SHED = ("updated", "preset", "dataset", "best MSE")

@@ -105,3 +105,19 @@ def test_a_run_keeps_its_row_and_its_curve_colour_as_runs_update(qtbot, window, 
     assert w.losses.shown == [second] and w.losses.curves[(second, "mse")].opts["pen"].color().name() == \
         colours[second]
     assert not w.losses.key.isVisible()                 # one run: its name is the selected row
+
+
+def test_a_long_finished_run_shows_its_whole_step_count(qtbot, window, synthetic_file):
+    w = window
+    run = RunDir(w.runs_dir / "long")
+    run.create(preset("tiny").replace(name="long", env_id="toy-maps", data={"dataset": str(synthetic_file)}))
+    run.set_status("finished", step=10000, total=10000)
+    w.resize(1600, 950)                                   # wide enough that every column shows
+    w.refresh()
+    t = w.runs.table
+    col = COLUMNS.index("steps")
+    assert not t.isColumnHidden(col)
+    text = cell(w, "long", "steps")
+    assert text == "10000/10000"
+    # the cell's text fits its column: the view elides nothing (Qt pads a cell by a few pixels each side)
+    assert t.fontMetrics().horizontalAdvance(text) + 12 <= t.columnWidth(col)
