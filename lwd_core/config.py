@@ -244,6 +244,11 @@ MT10_CONV: dict[str, Any] = {"encoder": "conv", "conv_channels": [64, 64, 128, 1
 # 1.75x as fast (docs/performance.md)
 MT10_DDPM: dict[str, Any] = {"n_blocks": 2}
 
+# The locomotion presets' shared sections; they differ in the encoder only.
+LOCOMOTION: dict[str, Any] = {"data": {"window": 0}, "ddpm": {"steps": 3000},
+                              "eval": {"episodes": 32, "max_steps": 1000}}
+LOCOMOTION_VAE: dict[str, Any] = {"steps": 3000, "states_per_window": 100, "encoder_hidden": [512, 256]}
+
 # Presets as data: each entry overrides the defaults above. A suite module adds its own with register_preset().
 PRESET_TABLE: dict[str, dict[str, Any]] = {
     # the paper's MT10 set-up scaled to a 2-core CPU, with the temporal encoder (`mt10-paper`: the paper's encoder).
@@ -293,15 +298,10 @@ PRESET_TABLE: dict[str, dict[str, Any]] = {
     # locomotion behaviours (paper §4.1, Table 1): whole 1000-step trajectories, behaviour-conditioned diffusion.
     # MT10's temporal encoder: on HalfCheetah it reconstructs held-out rollouts of the expert and medium behaviours
     # at the noise floor, where the flattened one is 0.07 and 0.38 nats off (docs/results/table1.md)
-    "locomotion": {"name": "locomotion", "data": {"window": 0},
-                   "vae": {"steps": 3000, "states_per_window": 100, "encoder_hidden": [512, 256], **MT10_CONV},
-                   "ddpm": {"steps": 3000}, "eval": {"episodes": 32, "max_steps": 1000}},
+    "locomotion": {"name": "locomotion", **LOCOMOTION, "vae": {**LOCOMOTION_VAE, **MT10_CONV}},
     # the paper's set-up: the whole trajectory flattened into the encoder MLP, smaller than MT10's since Ant's is
     # 111k numbers
-    "locomotion-paper": {"name": "locomotion-paper", "data": {"window": 0},
-                         "vae": {"steps": 3000, "states_per_window": 100, "encoder_hidden": [512, 256],
-                                 "encoder": "flat"},
-                         "ddpm": {"steps": 3000}, "eval": {"episodes": 32, "max_steps": 1000}},
+    "locomotion-paper": {"name": "locomotion-paper", **LOCOMOTION, "vae": {**LOCOMOTION_VAE, "encoder": "flat"}},
     # the paper's baseline: a behaviour-conditioned MLP, 5 hidden layers of 512, MSE on the same mixture
     "locomotion-mlp": {"name": "locomotion-mlp", "method": "mlp_bc", "data": {"window": 0},
                        "baseline": {"width": 512, "steps": 10000, "batch_size": 256},

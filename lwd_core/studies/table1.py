@@ -53,10 +53,15 @@ PAPER = {  # paper Table 1: (mean, std) for SOS, MLP, LWD
 DATA = {"full": {"episodes": 32, "episode_length": 1000}, "quick": {"episodes": 2, "episode_length": 60}}
 PRESETS = {"conv": "locomotion", "flat": "locomotion-paper"}     # --encoder -> the LWD runs' preset
 ENCODERS = tuple(PRESETS)
+DEFAULT_ENCODER = "conv"
 HELDOUT = "VAE held-out"                  # the VAE encoding and decoding rollouts it was not trained on
 
 
-def configs(env_id: str, data: Path, seed: int, quick: bool, encoder: str = "conv") -> dict[str, RunConfig]:
+def encoder_of(a: StudyArgs) -> str:
+    return a.options.get("encoder") or DEFAULT_ENCODER
+
+
+def configs(env_id: str, data: Path, seed: int, quick: bool, encoder: str = DEFAULT_ENCODER) -> dict[str, RunConfig]:
     lwd = preset(PRESETS[encoder]).replace(name=f"table1-lwd-{env_id}-s{seed}")
     mlp = preset("locomotion-mlp").replace(name=f"table1-mlp-{env_id}-s{seed}")
     out = {"lwd": lwd, "mlp": mlp}
@@ -95,7 +100,7 @@ def plan(a: StudyArgs) -> Plan:
         collect, data = data_unit(a.out, "locomotion", ccfg, a.workers, f"{env_id} behaviours")
         units.append(collect)
         for seed in range(a.seeds):
-            for name, cfg in configs(env_id, data, seed, a.quick, a.options.get("encoder") or "conv").items():
+            for name, cfg in configs(env_id, data, seed, a.quick, encoder_of(a)).items():
                 units.append(train_unit(f"train {name}-{env_id}-s{seed}", a.out / f"{name}-{env_id}-s{seed}", cfg,
                                         f"table1 {name} {env_id} seed {seed}", (collect.name,), a.workers,
                                         gpu_share(a.quick, small=name == "mlp")))
@@ -267,8 +272,8 @@ def fig6(out: Path, env_id: str) -> Path:
 
 
 def validate(a: StudyArgs) -> None:
-    if (a.options.get("encoder") or "conv") not in ENCODERS:
-        raise ConfigError(f"--encoder must be one of {', '.join(ENCODERS)}, got {a.options['encoder']!r}")
+    if encoder_of(a) not in ENCODERS:
+        raise ConfigError(f"--encoder must be one of {', '.join(ENCODERS)}, got {encoder_of(a)!r}")
     for e in (a.options.get("envs") or ",".join(ENV_NAMES)).split(","):
         if e.strip():
             env_id_of(e.strip())
@@ -276,7 +281,7 @@ def validate(a: StudyArgs) -> None:
 
 register_study(StudySpec("table1", "Table 1 (+ Figs. 3, 4, 6): behaviour reconstruction on locomotion", plan, finish,
                          {"envs": (str, ",".join(ENV_NAMES), f"comma-separated envs (default all: {', '.join(ENVS)})"),
-                          "encoder": (str, "conv", "LWD's trajectory encoder: conv (the temporal encoder, default) or "
+                          "encoder": (str, DEFAULT_ENCODER, "LWD's trajectory encoder: conv (the temporal encoder, default) or "
                                                    "flat (the paper's, preset locomotion-paper)")},
                          validate,
                          # 2 seeds by default: 3 take about 3 hours on a 2-core CPU (Ant's VAE alone is ~15 min a
