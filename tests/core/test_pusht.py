@@ -144,6 +144,28 @@ def test_collect_pusht_writes_successful_varied_demonstrations(tmp_path):
     assert sorted(ds.infos["first_side"][s] for s, _ in bounds) == [-1, 1, 1]      # both sides occur (seed 1)
 
 
+def test_collect_pusht_noise_strays_off_the_plan_and_keeps_the_planners_targets_as_labels():
+    """With `noise`, the executed targets stray from the planner's by a slowly varying offset of about that std,
+    only while the block covers at most 80% of the goal; the planner's own targets are the action labels."""
+    from lwd_core.envs.pusht_collect import PushTCollectConfig, collect_pusht
+    clean, noisy = {}, {}
+    list(collect_pusht(PushTCollectConfig(episodes=2, seed=1), workers=1, result=clean))
+    list(collect_pusht(PushTCollectConfig(episodes=2, seed=1, noise=10.0), workers=1, result=noisy))
+    c, n = clean["dataset"], noisy["dataset"]
+    assert c.action_labels is None and n.action_labels is not None and n.attrs["noise"] == 10.0
+    for (s, e), (s0, _) in zip(n.episode_bounds(), c.episode_bounds()):
+        # the first plan is made before any noise acts: the same targets as the noise-free episode's
+        assert np.array_equal(n.action_labels[s], c.actions[s0])
+        off = (n.actions[s:e] - n.action_labels[s:e]) * 256.0                          # (T, 2) px
+        before = np.concatenate([[0.0], n.infos["coverage"][s:e - 1]])                # coverage when acting
+        far = before <= PushTSuite.NEAR_GOAL
+        assert np.abs(off[~far]).max(initial=0.0) == 0.0 and far.sum() > 50
+        std = off[far].std()
+        assert 5.0 < std < 15.0, std
+        lag1 = np.corrcoef(off[far][1:, 0], off[far][:-1, 0])[0, 1]
+        assert lag1 > 0.5, lag1                                   # slowly varying: white noise would be ~0
+
+
 def _pushes(act, seed):
     """The perturbations one episode meets: (step, turn of the block), with `act(obs, t)` choosing actions."""
     env = get_suite("pusht").with_perturbations().make("pusht")
