@@ -128,7 +128,7 @@ def test_collect_pusht_writes_successful_varied_demonstrations(tmp_path):
     from lwd_core.data.hdf5 import load_dataset, save_dataset
     from lwd_core.envs.pusht_collect import PushTCollectConfig, collect_pusht
     res: dict = {}
-    progress = list(collect_pusht(PushTCollectConfig(episodes=3, seed=1), workers=1, result=res))
+    progress = list(collect_pusht(PushTCollectConfig(episodes=3, seed=1, noise=0.0), workers=1, result=res))
     assert [p.done for p in progress] == [1, 2, 3]
     save_dataset(res["dataset"], tmp_path / "p.h5")
     ds = load_dataset(tmp_path / "p.h5")
@@ -149,7 +149,7 @@ def test_collect_pusht_noise_strays_off_the_plan_and_keeps_the_planners_targets_
     only while the block covers at most 80% of the goal; the planner's own targets are the action labels."""
     from lwd_core.envs.pusht_collect import PushTCollectConfig, collect_pusht
     clean, noisy = {}, {}
-    list(collect_pusht(PushTCollectConfig(episodes=2, seed=1), workers=1, result=clean))
+    list(collect_pusht(PushTCollectConfig(episodes=2, seed=1, noise=0.0), workers=1, result=clean))
     list(collect_pusht(PushTCollectConfig(episodes=2, seed=1, noise=10.0), workers=1, result=noisy))
     c, n = clean["dataset"], noisy["dataset"]
     assert c.action_labels is None and n.action_labels is not None and n.attrs["noise"] == 10.0
