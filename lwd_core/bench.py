@@ -29,6 +29,14 @@ def _median_time(fn: Callable[[], object], reps: int, warmup: int = 2) -> float:
     return statistics.median(ts)
 
 
+def measured_precisions(device: torch.device) -> tuple[str, ...]:
+    """The precisions worth timing on `device`: fp32, and bf16 where the device computes it natively. Emulated bf16
+    (a CPU without avx512_bf16 or AMX) is no option anyone would train with: a bf16 matmul measured 60x slower
+    than fp32 on an AVX2-only AMD EPYC, so timing it would only make the bench run for many minutes."""
+    from .train.engine import native_bf16
+    return ("fp32", "bf16") if native_bf16(device) else ("fp32",)
+
+
 def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
     a, b = torch.randn(n, n), torch.randn(n, n)
     return 2 * n ** 3 / _median_time(lambda: a @ b, reps) / 1e9
@@ -41,6 +49,11 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     res: dict = {"threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
                  "torch": torch.__version__}
 
+    precisions = measured_precisions(torch.device("cpu"))
+    res["precisions"] = list(precisions)
+    if "bf16" not in precisions:
+        log("bf16 not measured: this CPU has no native bf16 (avx512_bf16 or AMX), and emulated bf16 is slower "
+            "than fp32 by tens of times")
     peak = matmul_gflops(reps=5 if quick else 15)
     res["matmul_gflops"] = peak
     log(f"fp32 matmul (2048^2, {res['threads']} threads): {peak:.1f} GFLOP/s")
@@ -72,7 +85,7 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
         f"x matmul (memory-bound: a low ratio, not a slow step)")
 
     # --- VAE steps/s for each encoder and precision, in this same run; the default set-up against the paper's
-    enc = encoder_precision_bench(steps=6 if quick else 20, log=log)
+    enc = encoder_precision_bench(steps=6 if quick else 20, precisions=precisions, log=log)
     res.update({f"vae_{k}": v for k, v in enc.items() if "steps_per_s" in k or "over_flat" in k})
     from .train.engine import resolve_precision
     default = f"{cfg.vae.encoder}_{resolve_precision(cfg.precision, torch.device('cpu'))}"
@@ -125,7 +138,7 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     log(f"sample one policy: DDIM ({cfg.eval.ddim_steps} steps) {res['sample_ddim_ms']:.1f} ms, "
         f"DDPM ({cfg.ddpm.n_steps} steps) {res['sample_ddpm_ms']:.1f} ms (latent denoising + hypernetwork decode)")
     res.update(inference_costs(res, quick, log))
-    res.update(training_throughput(quick, log))
+    res.update(training_throughput(quick, log, precisions=precisions))
     return res
 
 
@@ -139,7 +152,7 @@ _THROUGHPUT = {"lwd_vae": ("lwd", {}, "vae"), "lwd_ddpm": ("lwd", {}, "ddpm"),
                "dp_small": ("diffusion_policy", {"baseline": {"dp_size": "small"}}, "diffusion_policy")}
 
 
-def training_throughput(quick: bool, log, device: str = "auto", precisions: tuple[str, ...] = ("fp32", "bf16")) -> dict:
+def training_throughput(quick: bool, log, device: str = "auto", precisions: tuple[str, ...] | None = None) -> dict:
     """Training steps/s of every method on the configured device (`auto`: CUDA when available) under each precision,
     measured from the engine's own step records after a warm-up, at the Table 2 batch sizes. The key without a
     precision is the preset's own (`auto` resolved on this device)."""
@@ -159,6 +172,7 @@ def training_throughput(quick: bool, log, device: str = "auto", precisions: tupl
                  terminals=np.zeros(N, bool), timeouts=tout, labels=np.repeat(np.arange(n_eps) % 10, T),
                  label_names=[f"t{i}" for i in range(10)], attrs={"env_id": "mt10"})
     steps = 6 if quick else 20
+    precisions = precisions or measured_precisions(pick_device(device))
     out = {"train_device": str(pick_device(device))}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "bench.h5"
@@ -185,7 +199,7 @@ def training_throughput(quick: bool, log, device: str = "auto", precisions: tupl
                     out[f"train_steps_per_s_{key}_{precisions[0]}"]
                 log(f"  the default denoiser ({preset('mt10').ddpm.n_blocks} blocks) over 4 blocks, {precisions[0]}: "
                     f"{out['train_ddpm_default_over_4_blocks']:.2f}x")
-            if len(precisions) == 2:
+            if "bf16" in precisions and "fp32" in precisions:
                 out[f"train_bf16_over_fp32_{key}"] = out[f"train_steps_per_s_{key}_bf16"] / \
                     out[f"train_steps_per_s_{key}_fp32"]
     return out
@@ -269,14 +283,17 @@ class _MeanPoolEncoder(torch.nn.Module):
 
 def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu", window: int | None = None,
                             batch: int | None = None, obs_dim: int = 39, act_dim: int = 4,
+                            precisions: tuple[str, ...] | None = None,
                             log: Callable[[str], None] = lambda s: None) -> dict:
-    """VAE training steps/s for the flattened (paper) and the conv encoder, each in fp32 and under bf16 autocast,
+    """VAE training steps/s for the flattened (paper) and the conv encoder, each in fp32 and under bf16 autocast
+    (`precisions`; by default bf16 only where the device has it natively, measured_precisions),
     at the `mt10` preset's shapes (batch 32, window 500, 39 + 4 dims; `window`/`batch` override them for a smoke
     test), all in one process, one after another on the same inputs. The ratios to flat fp32 are the numbers to
     compare across machines; run it on an otherwise idle machine. Each step is the trainer's: forward and loss under
     train.engine.autocast, backward, fused Adam."""
     from .train.engine import native_bf16, pick_device
     dev = pick_device(device)
+    precisions = precisions or measured_precisions(dev)
     base = preset("mt10")
     L, B = window or base.data.window, batch or base.vae.batch_size
     g = torch.Generator().manual_seed(0)
@@ -284,13 +301,13 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     act = (torch.rand(B, L, act_dim, generator=g) * 2 - 1).to(dev)
     mask = torch.ones(B, L, device=dev)
     res: dict = {"device": str(dev), "native_bf16": native_bf16(dev), "threads": torch.get_num_threads(),
-                 "window": L, "batch": B, "steps": steps}
+                 "window": L, "batch": B, "steps": steps, "precisions": list(precisions)}
     for enc in ("flat", "conv"):
         torch.manual_seed(0)
         cfg = base.replace(vae={"encoder": enc})
         vae = build_vae(cfg, L, obs_dim, act_dim, True).to(dev)
         res[f"{enc}_encoder_params"] = sum(p.numel() for p in vae.encoder.parameters())
-        for prec in ("fp32", "bf16"):
+        for prec in precisions:
             res[f"{enc}_{prec}_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup)
             log(f"VAE {enc} encoder ({res[f'{enc}_encoder_params'] / 1e6:.2f}M params), {prec}: "
                 f"{res[f'{enc}_{prec}_steps_per_s']:.2f} steps/s")
@@ -305,10 +322,10 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     ref = res["flat_fp32_steps_per_s"]
     res["floor_fp32_over_flat_fp32"] = res["floor_fp32_steps_per_s"] / ref
     for enc in ("flat", "conv"):
-        for prec in ("fp32", "bf16"):
+        for prec in precisions:
             res[f"{enc}_{prec}_over_flat_fp32"] = res[f"{enc}_{prec}_steps_per_s"] / ref
     log("steps/s relative to flat fp32: " + ", ".join(
-        f"{e} {p} {res[f'{e}_{p}_over_flat_fp32']:.2f}x" for e in ("flat", "conv") for p in ("fp32", "bf16")))
+        f"{e} {p} {res[f'{e}_{p}_over_flat_fp32']:.2f}x" for e in ("flat", "conv") for p in precisions))
     return res
 
 
@@ -321,6 +338,10 @@ if __name__ == "__main__":       # python -m lwd_core.bench --encoder-precision 
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     ap.add_argument("--window", type=int, default=None)
     ap.add_argument("--batch", type=int, default=None)
+    ap.add_argument("--precisions", default=None, help="comma-separated, e.g. fp32,bf16 (default: fp32, and bf16 "
+                                                         "where the device has it natively)")
     a = ap.parse_args()
-    print(json.dumps(encoder_precision_bench(a.steps, device=a.device, window=a.window, batch=a.batch, log=print),
+    precs = tuple(a.precisions.split(",")) if a.precisions else None
+    print(json.dumps(encoder_precision_bench(a.steps, device=a.device, window=a.window, batch=a.batch,
+                                             precisions=precs, log=print),
                      indent=1))

@@ -266,7 +266,17 @@ def test_fp32_is_the_arithmetic_of_before(tmp_path, toy_data, monkeypatch):
 
 def test_encoder_precision_bench_smoke():
     from lwd_core.bench import encoder_precision_bench
-    res = encoder_precision_bench(steps=1, warmup=0, window=16, batch=2)
+    res = encoder_precision_bench(steps=1, warmup=0, window=16, batch=2, precisions=("fp32", "bf16"))
     assert res["flat_fp32_over_flat_fp32"] == 1.0
     for k in ("flat_bf16", "conv_fp32", "conv_bf16", "floor_fp32"):
         assert res[f"{k}_steps_per_s"] > 0 and res[f"{k}_over_flat_fp32"] > 0
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_the_bench_times_bf16_only_where_it_is_native(monkeypatch, native):
+    # emulated bf16 (an AVX2-only CPU) is tens of times slower than fp32: timing it is no measurement of an option
+    from lwd_core import bench
+    monkeypatch.setattr(engine, "native_bf16", lambda device: native)
+    res = bench.encoder_precision_bench(steps=1, warmup=0, window=16, batch=2)
+    assert ("conv_bf16_steps_per_s" in res) is native and ("flat_bf16_over_flat_fp32" in res) is native
+    assert res["conv_fp32_steps_per_s"] > 0 and res["precisions"] == (["fp32", "bf16"] if native else ["fp32"])
