@@ -50,7 +50,7 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
                  "torch": torch.__version__}
 
     precisions = measured_precisions(torch.device("cpu"))
-    res["precisions"] = list(precisions)
+    res["precisions"] = list(precisions)             # of the CPU measurements (the VAE encoders)
     if "bf16" not in precisions:
         log("bf16 not measured: this CPU has no native bf16 (avx512_bf16 or AMX), and emulated bf16 is slower "
             "than fp32 by tens of times")
@@ -138,7 +138,7 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     log(f"sample one policy: DDIM ({cfg.eval.ddim_steps} steps) {res['sample_ddim_ms']:.1f} ms, "
         f"DDPM ({cfg.ddpm.n_steps} steps) {res['sample_ddpm_ms']:.1f} ms (latent denoising + hypernetwork decode)")
     res.update(inference_costs(res, quick, log))
-    res.update(training_throughput(quick, log, precisions=precisions))
+    res.update(training_throughput(quick, log))         # its own device's precisions: bf16 on CUDA too
     return res
 
 
