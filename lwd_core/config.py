@@ -82,6 +82,8 @@ class DDPMConfig:
     clip_x0: bool = setting(True, "clip the predicted x0 to the normalised data range")
     latent_samples_per_window: int = setting(8, "z ~ q(z|tau) draws per window used as diffusion data", gt=0)
     lr_schedule: str = setting("constant", "constant or cosine", choices=("constant", "cosine"))
+    ema: bool = setting(False, "keep an exponential moving average of the denoiser's weights (Diffusion Policy's "
+                               "schedule: power 0.75, at most 0.9999) and sample with it")
 
     def __post_init__(self):
         check_fields(self, self._section)

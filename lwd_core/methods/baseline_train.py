@@ -103,7 +103,7 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
         meta.update(normalizer="limits", **dict(zip(("obs_min", "obs_max", "act_min", "act_max"), lim)))
     trained = model
     if ema:
-        from .diffusion_policy.ema import EMA
+        from ..models.ema import EMA
         trained = EMA(model)               # run_phase checkpoints and restores both
         meta["ema_step"] = ema_step
     run.set_status("running", phase="data", step=0)

@@ -15,7 +15,7 @@ from lwd_core.data.hdf5 import Dataset, save_dataset
 from lwd_core.errors import RunError
 from lwd_core.io import load_meta, load_tensors
 from lwd_core.methods.baseline_train import step_table
-from lwd_core.methods.diffusion_policy.ema import EMA, ema_decay
+from lwd_core.models.ema import EMA, ema_decay
 from lwd_core.methods.diffusion_policy.inference import TrainedDP
 from lwd_core.methods.diffusion_policy.model import DiffusionPolicyModel, DPSpec, RangeNormalizer
 from lwd_core.methods.diffusion_policy.trainer import warmup_cosine

@@ -20,7 +20,7 @@ from ...errors import LWDError
 from ...models.embeddings import sinusoidal_embedding
 from ...models.sampling import ddim_sample
 from ...policy_file import load_policy, save_policy
-from .ema import EMA
+from ...models.ema import EMA
 
 # (step embed dim, down dims); "chi": Chi et al.'s low-dim PushT U-Net (65.8M parameters at obs 20, act 2)
 DP_SIZES = {"small": (64, (16, 32, 64)), "large": (256, (32, 64, 128)), "chi": (256, (256, 512, 1024))}

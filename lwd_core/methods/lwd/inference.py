@@ -15,6 +15,7 @@ from ...envs.registry import as_suite_sees_it
 from ...errors import LWDError, RunError
 from ...export import NumpyPolicyBatch
 from ...io import load_meta, load_tensors
+from ...models.ema import EMA
 from ...models.policy import split_theta
 from ...runs import RunDir
 from .model import build_diffusion, build_vae
@@ -93,7 +94,12 @@ class TrainedLWD:
             if not self.run.ddpm_ckpt.exists():
                 raise RunError(f"{self.run.path}: no trained diffusion checkpoint (training not finished)")
             self.diffusion = build_diffusion(self.cfg, len(self.label_names), int(meta["obs_dim"]))
-            load_checkpoint(self.run.ddpm_ckpt, self.diffusion)
+            if "ema_step" in load_meta(self.run.ddpm_ckpt):     # trained with ddpm.ema: sample with the average
+                both = EMA(self.diffusion)
+                load_checkpoint(self.run.ddpm_ckpt, both)
+                self.diffusion = both.ema
+            else:
+                load_checkpoint(self.run.ddpm_ckpt, self.diffusion)
             self.diffusion.eval()
         self.latents = load_tensors(self.run.latents_path) if self.run.latents_path.exists() else None
         self._heldout_ds = None

@@ -11,8 +11,9 @@ from ...data.hdf5 import Dataset
 from ...data.sources import load_source
 from ...data.windows import Windows, make_windows
 from ...envs.registry import as_suite_sees_it
-from ...errors import DatasetError
+from ...errors import DatasetError, RunError
 from ...io import load_meta, save_tensors
+from ...models.ema import EMA
 from ...runs import RunDir
 from ...train.engine import (
     PhaseEvent,
@@ -149,6 +150,7 @@ def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume,
     s_mean, s_std = init_obs.mean(0), init_obs.std(0).clamp_min(1e-3)
     diff.set_normalizers(z_mean, z_std, lo - margin, hi + margin, s_mean, s_std)
     state_n = (init_obs - s_mean) / s_std
+    trained, meta = _with_average(run, cfg, diff, meta, resume)
     opt = torch.optim.Adam(diff.parameters(), lr=cfg.ddpm.lr, fused=True)
     rng = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     zn, cond, state_n = zn.to(device), cond.to(device), state_n.to(device)
@@ -162,8 +164,32 @@ def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume,
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if trained is not diff:
+            trained.update(step)
+            meta["ema_step"] = step + 1            # run_phase saves the metadata as it is at each checkpoint
         return {"ddpm_loss": loss.item()}, epoch
 
-    return (yield from run_phase(run, cfg, "ddpm", PHASES, diff, opt, rng, run.ddpm_ckpt, cfg.ddpm.steps,
-                                 {**meta, "latent_dim": cfg.vae.latent_dim}, resume, cancel, step_fn,
-                                 cfg.ddpm.lr_schedule, precision))
+    return (yield from run_phase(run, cfg, "ddpm", PHASES, trained, opt, rng, run.ddpm_ckpt, cfg.ddpm.steps,
+                                 meta, resume, cancel, step_fn, cfg.ddpm.lr_schedule, precision))
+
+
+def _with_average(run: RunDir, cfg: RunConfig, diff: GaussianDiffusion, meta: dict, resume: bool):
+    """The module the DDPM phase trains and checkpoints: the denoiser, or (ddpm.ema) the denoiser and the average of
+    its weights, whose step is kept as `ema_step`. A resumed checkpoint must have been trained the same way: an
+    average cannot be started half-way without changing what the finished run samples with."""
+    meta = {**meta, "latent_dim": cfg.vae.latent_dim}
+    had = None
+    if resume and run.ddpm_ckpt.exists():
+        m = load_meta(run.ddpm_ckpt)
+        had = "ema_step" in m
+        if had != cfg.ddpm.ema:
+            raise RunError(f"{run.ddpm_ckpt}: trained with ddpm.ema={str(had).lower()}, the config asks for "
+                           f"ddpm.ema={str(cfg.ddpm.ema).lower()}; keep the setting, or delete the checkpoint to "
+                           f"train the diffusion model again")
+        if had and int(m["ema_step"]) != int(m["step"]):
+            raise RunError(f"{run.ddpm_ckpt}: inconsistent checkpoint (average at step {m['ema_step']}, checkpoint "
+                           f"says {m['step']}); delete it to train the diffusion model again")
+    if not cfg.ddpm.ema:
+        return diff, meta
+    meta["ema_step"] = int(load_meta(run.ddpm_ckpt)["ema_step"]) if had else 0
+    return EMA(diff), meta
