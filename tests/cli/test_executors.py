@@ -21,7 +21,7 @@ from lwd_core.io import load_meta
 from lwd_core.methods.registry import train_run
 from lwd_core.runs import RunBusy, RunDir
 from lwd_core.studies.plan import Plan, train_unit
-from tests.cli.test_cli import check_table1_quick
+from tests.cli.test_reproduce import check_table1_quick
 from tests.toy_behaviours import write_behaviours
 
 ROOT = Path(__file__).resolve().parents[2]
