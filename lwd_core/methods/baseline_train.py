@@ -12,6 +12,7 @@ from ..data.sources import load_source
 from ..envs.registry import as_suite_sees_it
 from ..errors import RunError
 from ..io import load_meta
+from ..models.ema import EMA, resumed_ema_step
 from ..runs import RunDir
 from ..train.engine import (
     PhaseEvent,
@@ -73,10 +74,7 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
                 return
             raise RunError(f"{ckpt}: trained before EMA weights and min-max normalisation; it still evaluates, but "
                            f"cannot be resumed: start a new run")
-        if int(m["ema_step"]) != int(m["step"]):
-            raise RunError(f"{ckpt}: inconsistent checkpoint (EMA at step {m['ema_step']}, checkpoint says "
-                           f"{m['step']}); delete it to retrain that phase")
-        ema_step = int(m["ema_step"])
+        ema_step = resumed_ema_step(ckpt, m)
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
     precision = resolve_precision(cfg.precision, device)
@@ -103,7 +101,6 @@ def train_baseline(run: RunDir, cfg: RunConfig, resume: bool, cancel, build: Bui
         meta.update(normalizer="limits", **dict(zip(("obs_min", "obs_max", "act_min", "act_max"), lim)))
     trained = model
     if ema:
-        from ..models.ema import EMA
         trained = EMA(model)               # run_phase checkpoints and restores both
         meta["ema_step"] = ema_step
     run.set_status("running", phase="data", step=0)

@@ -8,6 +8,8 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 
+from ..errors import RunError
+
 POWER, INV_GAMMA, MIN_DECAY, MAX_DECAY, UPDATE_AFTER = 0.75, 1.0, 0.0, 0.9999, 0
 PREFIX = "ema."
 
@@ -68,3 +70,12 @@ class EMA(nn.Module):
         for src, dst in zip(self.model.buffers(), self.ema.buffers()):
             dst.copy_(src)
         return d
+
+
+def resumed_ema_step(ckpt, meta: dict) -> int:
+    """The step of the average saved in checkpoint `ckpt` (its metadata `meta`), which must be the checkpoint's own:
+    weights and average are written together, so any other value means the file was tampered with."""
+    if int(meta["ema_step"]) != int(meta["step"]):
+        raise RunError(f"{ckpt}: inconsistent checkpoint (EMA at step {meta['ema_step']}, checkpoint says "
+                       f"{meta['step']}); delete it to retrain that phase")
+    return int(meta["ema_step"])

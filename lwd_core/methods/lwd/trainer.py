@@ -11,9 +11,9 @@ from ...data.hdf5 import Dataset
 from ...data.sources import load_source
 from ...data.windows import Windows, make_windows
 from ...envs.registry import as_suite_sees_it
-from ...errors import DatasetError, RunError
+from ...errors import DatasetError
 from ...io import load_meta, save_tensors
-from ...models.ema import EMA
+from ...models.ema import EMA, resumed_ema_step
 from ...runs import RunDir
 from ...train.engine import (
     PhaseEvent,
@@ -175,21 +175,11 @@ def _train_ddpm(run, cfg: RunConfig, diff: GaussianDiffusion, lat, meta, resume,
 
 def _with_average(run: RunDir, cfg: RunConfig, diff: GaussianDiffusion, meta: dict, resume: bool):
     """The module the DDPM phase trains and checkpoints: the denoiser, or (ddpm.ema) the denoiser and the average of
-    its weights, whose step is kept as `ema_step`. A resumed checkpoint must have been trained the same way: an
-    average cannot be started half-way without changing what the finished run samples with."""
+    its weights, whose step is kept as `ema_step`. A resume cannot switch the average on or off (the engine refuses
+    a changed ddpm.ema), and a checkpoint of the other kind does not load into this module."""
     meta = {**meta, "latent_dim": cfg.vae.latent_dim}
-    had = None
-    if resume and run.ddpm_ckpt.exists():
-        m = load_meta(run.ddpm_ckpt)
-        had = "ema_step" in m
-        if had != cfg.ddpm.ema:
-            raise RunError(f"{run.ddpm_ckpt}: trained with ddpm.ema={str(had).lower()}, the config asks for "
-                           f"ddpm.ema={str(cfg.ddpm.ema).lower()}; keep the setting, or delete the checkpoint to "
-                           f"train the diffusion model again")
-        if had and int(m["ema_step"]) != int(m["step"]):
-            raise RunError(f"{run.ddpm_ckpt}: inconsistent checkpoint (average at step {m['ema_step']}, checkpoint "
-                           f"says {m['step']}); delete it to train the diffusion model again")
     if not cfg.ddpm.ema:
         return diff, meta
-    meta["ema_step"] = int(load_meta(run.ddpm_ckpt)["ema_step"]) if had else 0
+    resumed = resume and run.ddpm_ckpt.exists()
+    meta["ema_step"] = resumed_ema_step(run.ddpm_ckpt, load_meta(run.ddpm_ckpt)) if resumed else 0
     return EMA(diff), meta
