@@ -84,13 +84,18 @@ class Schedule:
 
     def __init__(self, plan: Plan):
         self.plan = plan
+        self.chain = plan.chain_costs()
         self.waiting = list(plan.units)
         self.done: set[str] = set()
         self.failed: dict[str, str] = {}          # unit name -> why, in the order they failed
         self.skipped: list[str] = []
 
-    def ready(self) -> list[Unit]:
-        out = [u for u in self.waiting if all(n in self.done for n in u.needs)]
+    def ready(self, limit: int | None = None) -> list[Unit]:
+        """Up to `limit` (default: all) of the units that may start, longest chain first (Plan.chain_costs), then
+        in the plan's order; they leave the waiting list."""
+        can = [u for u in self.waiting if all(n in self.done for n in u.needs)]
+        order = {u.name: i for i, u in enumerate(self.plan.units)}
+        out = sorted(can, key=lambda u: (-self.chain[u.name], order[u.name]))[:limit]
         self.waiting = [u for u in self.waiting if u not in out]
         return out
 
@@ -148,7 +153,8 @@ def _run_in_worker(unit: Unit) -> tuple[str, Any]:
 class LocalPool:
     """Up to `jobs` units at once, each in its own spawned process (spawned, not forked: the parent may hold torch
     threads or a Qt event loop). Each unit keeps its own cores busy (Unit.cpus: the study's --workers, which
-    `reproduce --jobs N` makes the cores divided by N unless given)."""
+    `reproduce --jobs N` makes the cores divided by N unless given). A unit starts when a slot is free: the ready
+    unit with the longest chain of work after it (Plan.chain_costs)."""
     name = "local"
 
     def __init__(self, jobs: int):
@@ -164,8 +170,8 @@ class LocalPool:
         running: dict[Future, tuple[Unit, float]] = {}
         try:
             while True:
-                if not stop.is_set():
-                    for u in sched.ready():
+                if not stop.is_set():          # into free slots only, so the order is ours, not the queue's
+                    for u in sched.ready(self.jobs - len(running)):
                         try:
                             running[pool.submit(_run_in_worker, u)] = (u, time.perf_counter())
                         except BrokenProcessPool:         # a worker died earlier: nothing more starts here

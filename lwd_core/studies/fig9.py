@@ -27,17 +27,9 @@ from ..errors import ConfigError
 from ..eval.evaluate import evaluate
 from ..eval.reference import SuiteReference
 from ..runs import RunDir
-from .common import (
-    StudyEvent,
-    StudyPoint,
-    StudyResult,
-    data_unit,
-    markdown_table,
-    pyplot,
-    report_table,
-    train_seconds,
-    write_report,
-)
+from .common import (StudyEvent, StudyPoint, StudyResult, data_unit, markdown_table, pyplot, report_table,
+                     train_seconds, write_report)
+from .costs import train_cost
 from .plan import Plan, Unit, eval_unit, gpu_share, train_unit
 from .registry import StudyArgs, StudySpec, register_study
 
@@ -105,7 +97,8 @@ def plan(a: StudyArgs) -> Plan:
 
         def train(name: str) -> None:
             units.append(train_unit(f"train {name}-s{seed}", a.out / f"{name}-s{seed}", cfgs[name],
-                                    f"fig9 {name} seed {seed}", (collect.name,), a.workers, gpu_share(a.quick)))
+                                    f"fig9 {name} seed {seed}", (collect.name,), a.workers, gpu_share(a.quick),
+                                    train_cost(cfgs[name])))
 
         def points(label: str, name: str) -> None:      # LWD at every H_a, a DP model at those its chunk serves
             kind, run_dir = METHODS[label], a.out / f"{name}-s{seed}"

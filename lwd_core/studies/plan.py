@@ -39,6 +39,7 @@ class Unit:
     cpus: int = 1                    # cores it keeps busy: a training's torch threads, an evaluation's workers
     gpu: float = 0.0                 # the share of a GPU it takes where it trains on CUDA
     device: str = "cpu"              # a training's `device` ("auto", "cuda", "cpu"); "cpu" for everything else
+    cost: float = 0.0                # a rough estimate of its work (core-seconds), for the order only (chain_costs)
     tags: dict = field(default_factory=dict, hash=False)   # what the study reads its result by; executors ignore it
 
 
@@ -68,6 +69,15 @@ class Plan:
     def __getitem__(self, name: str) -> Unit:
         return next(u for u in self.units if u.name == name)
 
+    def chain_costs(self) -> dict[str, float]:
+        """Per unit: its cost plus the costliest chain of units that need it. Executors that run several units at
+        once start the ready unit with the longest chain first, so that the longest training (and the evaluations
+        waiting for it) is not what is left running alone at the end, with the other slots idle."""
+        chain: dict[str, float] = {}
+        for u in reversed(self.units):           # dependants are declared after what they need
+            chain[u.name] = u.cost + max((chain[d.name] for d in self.units if u.name in d.needs), default=0.0)
+        return chain
+
     def dependants(self, name: str) -> list[str]:
         """Every unit that needs `name`, directly or through others (they cannot run when it failed)."""
         out: list[str] = []
@@ -84,10 +94,10 @@ def collect_unit(name: str, out: Path, source: str, cfg: Any, workers: int, what
 
 
 def train_unit(name: str, run_dir: Path, cfg: RunConfig, desc: str, needs: tuple[str, ...] = (),
-               threads: int = 1, gpu: float = FULL_RUN_GPU) -> Unit:
+               threads: int = 1, gpu: float = FULL_RUN_GPU, cost: float = 0.0) -> Unit:
     """Train, resume or reuse the run in run_dir; its result is True when the run is finished."""
     return Unit(name, "lwd_core.studies.units:train", {"run_dir": str(run_dir), "cfg": cfg, "desc": desc},
-                needs, run_dir=str(run_dir), cpus=threads, gpu=gpu, device=cfg.device)
+                needs, run_dir=str(run_dir), cpus=threads, gpu=gpu, device=cfg.device, cost=cost)
 
 
 def eval_unit(name: str, run_dir: Path, ecfg: EvalConfig, kinds: tuple[str, ...], path: Path, workers: int,
