@@ -21,6 +21,7 @@ from ...models.embeddings import sinusoidal_embedding
 from ...models.sampling import ddim_sample
 from ...policy_file import load_policy, save_policy
 from ...models.ema import EMA
+from ...models.mish import Mish
 
 # (step embed dim, down dims); "chi": Chi et al.'s low-dim PushT U-Net (65.8M parameters at obs 20, act 2)
 DP_SIZES = {"small": (64, (16, 32, 64)), "large": (256, (32, 64, 128)), "chi": (256, (256, 512, 1024))}
@@ -70,7 +71,7 @@ class RangeNormalizer(nn.Module):
 
 class ConvNormAct(nn.Sequential):
     def __init__(self, cin: int, cout: int, k: int):
-        super().__init__(nn.Conv1d(cin, cout, k, padding=k // 2), nn.GroupNorm(8, cout), nn.Mish())
+        super().__init__(nn.Conv1d(cin, cout, k, padding=k // 2), nn.GroupNorm(8, cout), Mish())
 
 
 class FiLMResBlock(nn.Module):
@@ -79,7 +80,7 @@ class FiLMResBlock(nn.Module):
     def __init__(self, cin: int, cout: int, cond_dim: int, k: int):
         super().__init__()
         self.c1, self.c2 = ConvNormAct(cin, cout, k), ConvNormAct(cout, cout, k)
-        self.film = nn.Sequential(nn.Mish(), nn.Linear(cond_dim, 2 * cout))
+        self.film = nn.Sequential(Mish(), nn.Linear(cond_dim, 2 * cout))
         self.skip = nn.Conv1d(cin, cout, 1) if cin != cout else nn.Identity()
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -92,7 +93,7 @@ class TemporalUNet(nn.Module):
     def __init__(self, act_dim: int, global_dim: int, step_dim: int, down_dims: tuple[int, ...], k: int = 5):
         super().__init__()
         self.step_dim = step_dim
-        self.step_mlp = nn.Sequential(nn.Linear(step_dim, 4 * step_dim), nn.Mish(), nn.Linear(4 * step_dim, step_dim))
+        self.step_mlp = nn.Sequential(nn.Linear(step_dim, 4 * step_dim), Mish(), nn.Linear(4 * step_dim, step_dim))
         cdim = step_dim + global_dim
         chans = [act_dim, *down_dims]
         self.down = nn.ModuleList()
