@@ -32,7 +32,7 @@ class DemoScale:
         return preset(self.preset).replace(**self.overrides).replace(name=name, data={"dataset": str(dataset)})
 
 
-# Default scale: under 30 minutes on a 2-core CPU (README has the timings); quick: a smoke run of a minute or two;
+# Default scale: 10-15 minutes on a 2-core CPU (docs/results/mt10.md has the timings); quick: a smoke run of a minute or two;
 # app: the desktop app's first-launch Demo run, about a minute.
 DEMO_SCALES = {
     "full": DemoScale("mt10", {"episodes_per_task": 40, "episode_length": 500}, "mt10", eval_episodes=10),

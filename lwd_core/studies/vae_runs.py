@@ -9,11 +9,12 @@ from .registry import StudyArgs
 
 WINDOWS = {500: "full", 50: "snippets"}       # full 500-step trajectories and 50-step snippets (paper §4.2)
 VAE_STEPS_OPTION = {"vae_steps": (str, None, "VAE training steps for full trajectories and snippets, "
-                                            "FULL[,SNIPPETS] (default 10000,4000)")}
+                                            "FULL[,SNIPPETS] (default: the mt10 and mt10-snippets presets' steps)")}
 
 
 def vae_steps(a: StudyArgs) -> dict[int, int]:
-    """--vae-steps FULL[,SNIPPETS]: override the presets' VAE training steps (10000 full, 4000 snippets)."""
+    """--vae-steps FULL[,SNIPPETS]: override the presets' VAE training steps (`mt10` for full windows, `mt10-snippets`
+    for snippets)."""
     spec = a.options.get("vae_steps")
     if not spec:
         return {}

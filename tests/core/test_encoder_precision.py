@@ -103,9 +103,11 @@ def test_mt10_presets_default_to_the_conv_encoder_and_keep_the_paper_set_up_by_n
     mt10, paper, state = preset("mt10"), preset("mt10-paper"), preset("mt10-state")
     assert paper.vae.encoder == "flat" and paper.precision == "fp32"
     assert mt10.vae.encoder == "conv" and mt10.precision == "fp32"
-    # the paper's set-up differs from the default in the encoder and the denoiser's depth only
+    # the paper's set-up differs from the default in the encoder, the VAE's learning-rate schedule and the
+    # denoiser's depth only
     assert paper.ddpm.n_blocks == 4 and mt10.ddpm.n_blocks == 2
-    conv = {k: getattr(mt10.vae, k) for k in ("encoder", "conv_channels", "conv_kernel")}
+    assert paper.vae.lr_schedule == "constant" and mt10.vae.lr_schedule == "cosine"
+    conv = {k: getattr(mt10.vae, k) for k in ("encoder", "conv_channels", "conv_kernel", "steps", "lr", "lr_schedule")}
     assert paper.replace(name="mt10", vae=conv, ddpm={"n_blocks": mt10.ddpm.n_blocks}) == mt10
     assert state.replace(name="mt10", ddpm={"state_condition": False}) == mt10
     # a config without a preset keeps the paper's encoder and fp32 (what runs saved before the setting assume)
