@@ -32,8 +32,8 @@ class DemoScale:
         return preset(self.preset).replace(**self.overrides).replace(name=name, data={"dataset": str(dataset)})
 
 
-# Default scale: 10-15 minutes on a 2-core CPU (docs/results/mt10.md has the timings); quick: a smoke run of a minute or two;
-# app: the desktop app's first-launch Demo run, about a minute.
+# Default scale: 10-15 minutes on a 2-core CPU (docs/results/mt10.md has the timings); quick: a smoke run of a
+# minute or two; app: the desktop app's first-launch Demo run, about a minute.
 DEMO_SCALES = {
     "full": DemoScale("mt10", {"episodes_per_task": 40, "episode_length": 500}, "mt10", eval_episodes=10),
     "quick": DemoScale("mt10", {"episodes_per_task": 3, "episode_length": 500}, "mt10-quick", eval_episodes=2,
