@@ -25,6 +25,12 @@ class DemoScale:
     eval_episodes: int = 10
     run_name: str = "run"                          # each scale trains its own run folder beside the others
 
+    @property
+    def results_file(self) -> str:
+        """results.json for the full scale, results-quick.json and so on for the others: a smoke run in the same
+        folder must not overwrite the full run's figures."""
+        return "results.json" if self.run_name == "run" else f"results-{self.run_name.removeprefix('run-')}.json"
+
     def collect_config(self):
         return get_collector(self.source).config(**self.collect)
 
@@ -73,5 +79,5 @@ def run_demo(out: Path, scale: DemoScale, episodes: int | None, workers: int,
     yield from evaluate_run(run.path, EvalConfig(episodes=n), None, None, workers, result=res)
     t_total = time.perf_counter() - t0
     res["timing_s"] = {"collect": t_collect, "train": t_train, "eval": t_total - t_collect - t_train, "total": t_total}
-    atomic_write_json(out / "results.json", res)
+    atomic_write_json(out / scale.results_file, res)
     return res

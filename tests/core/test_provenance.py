@@ -84,4 +84,7 @@ def test_quick_demo_then_full_demo_in_one_folder_runs_the_full_demo(tmp_path, mo
     assert json.loads(read_provenance(data)["collector_config"])["episodes_per_task"] == 2
     res = json.loads((out / "results.json").read_text())
     assert res["episodes"] == 2                                   # evaluated at the full scale's episodes
+    assert "results in " + str(out / "results.json") in full_log
+    quick_res = json.loads((out / "results-quick.json").read_text())   # the full run did not overwrite it
+    assert quick_res["episodes"] == 1 and "results in " + str(out / "results-quick.json") in quick_log
     assert RunDir(out / "run-quick").config().vae.steps == 10     # the quick run is still there, untouched
