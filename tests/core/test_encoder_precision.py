@@ -102,17 +102,27 @@ def test_even_conv_kernel_is_a_config_error():
 def test_mt10_presets_default_to_the_conv_encoder_and_keep_the_paper_set_up_by_name():
     mt10, paper, state = preset("mt10"), preset("mt10-paper"), preset("mt10-state")
     assert paper.vae.encoder == "flat" and paper.precision == "fp32"
-    assert mt10.vae.encoder == "conv" and mt10.precision == "fp32"
-    # the paper's set-up differs from the default in the encoder, the VAE's learning-rate schedule and the
-    # denoiser's depth only
+    assert mt10.vae.encoder == "conv" and mt10.precision == "auto"
+    # the paper's set-up differs from the default in the encoder, the VAE's learning-rate schedule, the denoiser's
+    # depth and the precision only
     assert paper.ddpm.n_blocks == 4 and mt10.ddpm.n_blocks == 2
     assert paper.vae.lr_schedule == "constant" and mt10.vae.lr_schedule == "cosine"
     conv = {k: getattr(mt10.vae, k) for k in ("encoder", "conv_channels", "conv_kernel", "steps", "lr", "lr_schedule")}
-    assert paper.replace(name="mt10", vae=conv, ddpm={"n_blocks": mt10.ddpm.n_blocks}) == mt10
+    assert paper.replace(name="mt10", vae=conv, ddpm={"n_blocks": mt10.ddpm.n_blocks}, precision="auto") == mt10
     assert state.replace(name="mt10", ddpm={"state_condition": False}) == mt10
     # a config without a preset keeps the paper's encoder and fp32 (what runs saved before the setting assume)
     assert VAEConfig().encoder == "flat" and RunConfig().precision == "fp32"
 
+
+
+def test_table2_trains_lwd_at_its_preset_precision_and_every_baseline_in_fp32():
+    # the baselines' figures in the docs were measured in fp32, so an MT10 preset turning to auto must not move them
+    from lwd_core.studies.table2 import METHODS, method_config
+    for quick in (False, True):
+        for name, (method, _) in METHODS.items():
+            cfg = method_config(name, "data.h5", 0, quick)
+            assert cfg.method == method
+            assert cfg.precision == ("auto" if method == "lwd" else "fp32"), (name, quick)
 
 # ---- old runs: keys they predate take the value they were trained with
 def _flip_default(monkeypatch, cls, name, value):
