@@ -112,7 +112,7 @@ def test_reproduce_refuses_a_run_folder_trained_with_other_settings(tmp_path):
     from lwd_core.runs import RunDir
     from lwd_core.studies.common import ensure_trained, training_differences
 
-    saved = preset("mt10").replace(vae={"steps": 10_000})
+    saved = preset("mt10").replace(vae={"steps": 10_000, "lr": 1e-4})      # a saved run's own, whatever the preset's
     assert training_differences(saved, saved.replace(name="other", data={"dataset": "elsewhere.h5"})) == []
     wanted = saved.replace(vae={"steps": 3000})
     assert training_differences(saved, wanted) == ["vae.steps: 10000 -> 3000"]
