@@ -246,6 +246,11 @@ MT10_CONV: dict[str, Any] = {"encoder": "conv", "conv_channels": [64, 64, 128, 1
 # 1.75x as fast (docs/performance.md)
 MT10_DDPM: dict[str, Any] = {"n_blocks": 2}
 MT10_VAE: dict[str, Any] = {"steps": 6000, "lr": 2e-4, "lr_schedule": "cosine", "states_per_window": 100, **MT10_CONV}
+# The MT10 presets' arithmetic (not `mt10-paper`'s): bf16 where the device has it natively. With MT10_VAE's schedule,
+# Table 2's protocol (3 seeds, 450 held-out episodes each way) gave LWD 0.920 in bf16 and in fp32, VAE reconstruction
+# 0.971 and 0.980, and bf16 trained in 0.8x the time on an AMX CPU. (With the previous constant schedule bf16 had cost
+# 0.89 / 0.92 against 0.94 / 0.95 at the demo's scale; docs/performance.md)
+MT10_PRECISION = "auto"
 
 # The locomotion presets' shared sections; they differ in the encoder only.
 LOCOMOTION: dict[str, Any] = {"data": {"window": 0}, "ddpm": {"steps": 3000},
@@ -255,25 +260,21 @@ LOCOMOTION_VAE: dict[str, Any] = {"steps": 3000, "states_per_window": 100, "enco
 # Presets as data: each entry overrides the defaults above. A suite module adds its own with register_preset().
 PRESET_TABLE: dict[str, dict[str, Any]] = {
     # the paper's MT10 set-up scaled to a 2-core CPU, with the temporal encoder (`mt10-paper`: the paper's encoder).
-    # precision auto: bf16 where the device has it natively. With this VAE schedule, Table 2's protocol (3 seeds, 450
-    # held-out episodes each way) gave LWD 0.920 in bf16 and in fp32, VAE reconstruction 0.971 and 0.980, and bf16
-    # trained in 0.8x the time on an AMX CPU. (With the previous constant schedule bf16 had cost 0.89 / 0.92 against
-    # 0.94 / 0.95 at the demo's scale; docs/performance.md)
     # The VAE: 6000 steps at lr 2e-4 with a cosine decay. On the demo's data it reconstructed 0.96 where 10k steps
     # at a constant 1e-4 reached 0.93, in 40% fewer steps; LWD 0.90 against 0.91 with the same denoiser. The
     # denoiser keeps its 6k constant-lr steps: 4k and 2.5k cosine-decayed ones sampled 0.87 and 0.76
-    "mt10": {"name": "mt10", "env_id": "mt10", "precision": "auto", "data": {"window": 500},
+    "mt10": {"name": "mt10", "env_id": "mt10", "precision": MT10_PRECISION, "data": {"window": 500},
              "vae": MT10_VAE, "ddpm": MT10_DDPM},
     # the paper's set-up: the whole 500-step window flattened into the encoder MLP, fp32, the 4-block denoiser
     "mt10-paper": {"name": "mt10-paper", "env_id": "mt10", "precision": "fp32", "data": {"window": 500},
                    "vae": {"steps": 10000, "states_per_window": 100, "encoder": "flat"}},
     # diffusion also conditioned on the episode's first observation (paper §3.3)
-    "mt10-state": {"name": "mt10-state", "env_id": "mt10", "precision": "auto", "data": {"window": 500},
+    "mt10-state": {"name": "mt10-state", "env_id": "mt10", "precision": MT10_PRECISION, "data": {"window": 500},
                    "vae": MT10_VAE,
                    "ddpm": {**MT10_DDPM, "state_condition": True}},
-    "mt10-snippets": {"name": "mt10-snippets", "env_id": "mt10", "precision": "auto", "data": {"window": 50},
+    "mt10-snippets": {"name": "mt10-snippets", "env_id": "mt10", "precision": MT10_PRECISION, "data": {"window": 50},
                       "vae": {"steps": 4000, "states_per_window": 50, **MT10_CONV}, "ddpm": MT10_DDPM},
-    "mt10-quick": {"name": "mt10-quick", "env_id": "mt10", "precision": "auto", "data": {"window": 500},
+    "mt10-quick": {"name": "mt10-quick", "env_id": "mt10", "precision": MT10_PRECISION, "data": {"window": 500},
                    "vae": {"steps": 300, "states_per_window": 100, "encoder_hidden": [512, 256], **MT10_CONV},
                    "ddpm": {"steps": 800, "hidden": 256, "n_blocks": 2}, "eval": {"episodes": 2}},
     # state-conditioned LWD on PushT (paper §3.3, Fig. 9): 32-step windows every 8 steps, so a generated policy is

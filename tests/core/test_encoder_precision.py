@@ -114,7 +114,6 @@ def test_mt10_presets_default_to_the_conv_encoder_and_keep_the_paper_set_up_by_n
     assert VAEConfig().encoder == "flat" and RunConfig().precision == "fp32"
 
 
-
 def test_table2_trains_lwd_at_its_preset_precision_and_every_baseline_in_fp32():
     # the baselines' figures in the docs were measured in fp32, so an MT10 preset turning to auto must not move them
     from lwd_core.studies.table2 import METHODS, method_config
@@ -123,6 +122,7 @@ def test_table2_trains_lwd_at_its_preset_precision_and_every_baseline_in_fp32():
             cfg = method_config(name, "data.h5", 0, quick)
             assert cfg.method == method
             assert cfg.precision == ("auto" if method == "lwd" else "fp32"), (name, quick)
+
 
 # ---- old runs: keys they predate take the value they were trained with
 def _flip_default(monkeypatch, cls, name, value):
