@@ -150,8 +150,9 @@ class RunConfig:
     precision: str = setting("fp32", "training arithmetic: fp32, bf16 (autocast around each step's forward pass "
                                      "and loss; weights, optimizer state and checkpoints stay fp32), or auto (bf16 "
                                      "where the device has native bf16: CUDA, or a CPU with avx512_bf16/AMX, "
-                                     "detected at run time; fp32 elsewhere). The MT10 presets use auto; fp32 where a "
-                                     "preset does not say", choices=("auto", "fp32", "bf16"))
+                                     "detected at run time; fp32 elsewhere). The MT10 presets (not mt10-paper) and "
+                                     "PushT's Diffusion Policy use auto; fp32 where a preset does not say",
+                     choices=("auto", "fp32", "bf16"))
     log_every: int = setting(10, "steps between logged metrics", gt=0)
     checkpoint_every: int = setting(500, "steps between checkpoints", gt=0)
     data: DataConfig = setting(default_factory=DataConfig)

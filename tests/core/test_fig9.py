@@ -15,8 +15,9 @@ def test_every_dp_model_of_the_sweep_trains_on_the_same_budget(tmp_path):
     """DP's curve over H_a must not be a curve over training budgets: the long-chunk models get the 16-step
     model's steps, batch, schedule and arithmetic, and differ from it only in the chunk they predict."""
     cfgs = run_configs(StudyArgs(out=tmp_path, seeds=1), tmp_path / "data.h5", 0, HORIZONS)
-    assert len({c.precision for name, c in cfgs.items() if name.startswith("dp")}) == 1
-    dps = {name: c.baseline for name, c in cfgs.items() if name.startswith("dp")}
+    dp_cfgs = {name: c for name, c in cfgs.items() if name.startswith("dp")}
+    assert len({c.precision for c in dp_cfgs.values()}) == 1
+    dps = {name: c.baseline for name, c in dp_cfgs.items()}
     assert set(dps) == {"dp16", "dp20", "dp36", "dp68", "dp132"}
     ref = dps["dp16"]
     for name, b in dps.items():
