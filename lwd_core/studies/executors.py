@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from ..envs.collect import usable_cores
 from ..errors import ConfigError, LWDError
 from .common import StudyEvent
 from .plan import Plan, Unit
@@ -90,12 +91,20 @@ class Schedule:
         self.failed: dict[str, str] = {}          # unit name -> why, in the order they failed
         self.skipped: list[str] = []
 
-    def ready(self, limit: int | None = None) -> list[Unit]:
-        """Up to `limit` (default: all) of the units that may start, longest chain first (Plan.chain_costs), then
-        in the plan's order; they leave the waiting list."""
+    def ready(self, free: int | None = None, slots: Callable[[Unit], int] = lambda u: 1) -> list[Unit]:
+        """The units that may start, longest chain first (Plan.chain_costs), then in the plan's order, as long as
+        they fit in `free` slots (default: no limit), each taking slots(unit); they leave the waiting list. The
+        first unit that does not fit stops the list: smaller ones behind it do not pass it, or a unit that needs
+        every slot could wait for ever."""
         can = [u for u in self.waiting if all(n in self.done for n in u.needs)]
         order = {u.name: i for i, u in enumerate(self.plan.units)}
-        out = sorted(can, key=lambda u: (-self.chain[u.name], order[u.name]))[:limit]
+        out: list[Unit] = []
+        for u in sorted(can, key=lambda u: (-self.chain[u.name], order[u.name])):
+            if free is not None:
+                if slots(u) > free:
+                    break
+                free -= slots(u)
+            out.append(u)
         self.waiting = [u for u in self.waiting if u not in out]
         return out
 
@@ -154,13 +163,21 @@ class LocalPool:
     """Up to `jobs` units at once, each in its own spawned process (spawned, not forked: the parent may hold torch
     threads or a Qt event loop). Each unit keeps its own cores busy (Unit.cpus: the study's --workers, which
     `reproduce --jobs N` makes the cores divided by N unless given). A unit starts when a slot is free: the ready
-    unit with the longest chain of work after it (Plan.chain_costs)."""
+    unit with the longest chain of work after it (Plan.chain_costs).
+
+    A slot is `cores_per_job` cores (default: the usable cores divided by `jobs`), and a unit takes as many slots as
+    its cpus fill, at most all of them: a study's collection, which simulates on every core the study has
+    (StudyArgs.collect_workers), runs alone instead of on one core beside idle slots."""
     name = "local"
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, cores_per_job: int | None = None):
         if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
             raise ConfigError(f"--jobs must be an integer >= 1, got {jobs!r}")
         self.jobs = jobs
+        self.cores_per_job = max(1, cores_per_job or usable_cores() // jobs)
+
+    def slots(self, unit: Unit) -> int:
+        return min(self.jobs, -(-max(1, int(unit.cpus)) // self.cores_per_job))
 
     def run(self, plan: Plan, cancel: Callable[[], bool]) -> Iterator[Any]:
         ctx = mp.get_context("spawn")
@@ -171,7 +188,8 @@ class LocalPool:
         try:
             while True:
                 if not stop.is_set():          # into free slots only, so the order is ours, not the queue's
-                    for u in sched.ready(self.jobs - len(running)):
+                    busy = sum(self.slots(u) for u, _ in running.values())
+                    for u in sched.ready(self.jobs - busy, self.slots):
                         try:
                             running[pool.submit(_run_in_worker, u)] = (u, time.perf_counter())
                         except BrokenProcessPool:         # a worker died earlier: nothing more starts here
@@ -213,10 +231,11 @@ class LocalPool:
 EXECUTORS = ("local", "ray")
 
 
-def make_executor(name: str = "local", jobs: int = 1, address: str | None = None):
-    """The executor `reproduce --executor NAME [--jobs N] [--address ADDR]` asks for."""
+def make_executor(name: str = "local", jobs: int = 1, address: str | None = None, cores_per_job: int | None = None):
+    """The executor `reproduce --executor NAME [--jobs N] [--address ADDR]` asks for; a local pool's slot is
+    `cores_per_job` cores (the study's --workers)."""
     if name == "local":
-        return Local() if jobs == 1 else LocalPool(jobs)
+        return Local() if jobs == 1 else LocalPool(jobs, cores_per_job)
     if name == "ray":
         if jobs != 1:
             raise ConfigError("--jobs is for --executor local; a Ray cluster runs as many units as its resources "

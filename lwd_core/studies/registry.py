@@ -29,6 +29,13 @@ class StudyArgs:
     workers: int = 1
     options: dict[str, Any] = field(default_factory=dict)   # the study's own options, by name
     cancel: Callable[[], bool] = lambda: False               # checked between units and between steps
+    cores: int = 0                     # the cores its units share (`reproduce --jobs N`: N x workers); 0: workers
+
+    @property
+    def collect_workers(self) -> int:
+        """A collection simulates on every core the study has: everything else waits for its data, and each episode
+        carries its own seeds, so the data do not depend on how many workers made them."""
+        return max(self.workers, self.cores)
 
 
 @dataclass(frozen=True)

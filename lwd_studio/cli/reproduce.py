@@ -50,10 +50,11 @@ def run(a) -> int:
     st = get_study(a.what)
     # N units at once share the cores: each simulates with its share of them unless --workers says otherwise
     workers = a.workers if a.workers is not None else max(1, usable_cores() // a.jobs)
-    args = StudyArgs(a.out, a.quick, a.seeds, a.episodes, check_workers(workers),
-                     {k: getattr(a, k) for k in st.options})
+    workers = check_workers(workers)
+    args = StudyArgs(a.out, a.quick, a.seeds, a.episodes, workers, {k: getattr(a, k) for k in st.options},
+                     cores=workers * (a.jobs if a.executor == "local" else 1))
     st.validate(args)                  # before anything is written
-    executor = make_executor(a.executor, a.jobs, a.address)
+    executor = make_executor(a.executor, a.jobs, a.address, cores_per_job=workers)
     res = drive(st.run(args, executor), desc=a.what)
     if not res.ok:
         return 3

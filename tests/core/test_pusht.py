@@ -286,3 +286,15 @@ def test_lwd_training_records_the_near_goal_action_error_in_pixels(tmp_path):
     full.sample_latents = lambda cond, sampler, steps, init_obs=None, generator=None: full.nearest_latents(0, init_obs)
     again = run_precision(full, samples=2)
     assert again["diffusion"] == pytest.approx(again["vae"], rel=1e-4)
+
+
+def test_collect_pusht_holds_the_same_data_whatever_number_of_workers_made_it():
+    """A study's collection runs on every core it has (`reproduce --jobs N`), so the file must not depend on it."""
+    from lwd_core.envs.pusht_collect import PushTCollectConfig, collect_pusht
+    one, two = {}, {}
+    list(collect_pusht(PushTCollectConfig(episodes=3, seed=2, noise=10.0), workers=1, result=one))
+    list(collect_pusht(PushTCollectConfig(episodes=3, seed=2, noise=10.0), workers=2, result=two))
+    a, b = one["dataset"], two["dataset"]
+    for name in ("observations", "actions", "action_labels", "terminals", "success"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert all(np.array_equal(a.infos[k], b.infos[k]) for k in a.infos)
