@@ -11,7 +11,7 @@ from lwd_core.studies.registry import StudyArgs, StudySpec, register_study
 
 
 def plan(a: StudyArgs) -> Plan:
-    collect, data = data_unit(a.out, "toy", get_collector("toy").config(episodes=6), a.collect_workers)
+    collect, data = data_unit(a, "toy", get_collector("toy").config(episodes=6))
     units = [collect]
     for seed in range(a.seeds):
         cfg = preset("toy-tiny").replace(seed=seed, data={"dataset": str(data)}, checkpoint_every=10, log_every=10,

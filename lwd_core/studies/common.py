@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..config import EvalConfig, RunConfig
 from ..data.sources import spec_exists, spec_fingerprint
@@ -18,6 +18,9 @@ from ..methods.registry import train_run
 from ..runs import RunDir, absolute_dataset
 from ..train.engine import RESUMABLE
 from .plan import Unit, collect_unit
+
+if TYPE_CHECKING:              # registry imports this module
+    from .registry import StudyArgs
 
 
 @dataclass(frozen=True)
@@ -65,17 +68,18 @@ def ensure_data(out: Path, source: str, cfg: Any, workers: int, what: str = "") 
     return data
 
 
-def data_unit(out: Path, source: str, cfg: Any, workers: int, what: str = "") -> tuple[Unit, Path]:
-    """The unit that collects `source` with `cfg` into out/ (or reuses that file: ensure_data), and the path the
-    dataset has, which the runs' configs name before it exists."""
-    return (collect_unit(f"collect {what or source}", out, source, cfg, workers, what),
-            dataset_file(out, source, cfg))
+def data_unit(a: "StudyArgs", source: str, cfg: Any, what: str = "") -> tuple[Unit, Path]:
+    """The unit that collects `source` with `cfg` into the study's folder (or reuses that file: ensure_data) on
+    every core the study has (StudyArgs.collect_workers), and the path the dataset has, which the runs' configs
+    name before it exists."""
+    return (collect_unit(f"collect {what or source}", a.out, source, cfg, a.collect_workers, what),
+            dataset_file(a.out, source, cfg))
 
 
-def mt10_unit(out: Path, quick: bool, workers: int) -> tuple[Unit, Path]:
-    """The study's MT10 dataset in out/: the demo's scale, or the smoke scale."""
-    cfg = get_collector("mt10").config(**MT10_DATA["quick" if quick else "full"])
-    return data_unit(out, "mt10", cfg, workers, "MT10 demonstrations")
+def mt10_unit(a: "StudyArgs") -> tuple[Unit, Path]:
+    """The study's MT10 dataset in its folder: the demo's scale, or the smoke scale with --quick."""
+    cfg = get_collector("mt10").config(**MT10_DATA["quick" if a.quick else "full"])
+    return data_unit(a, "mt10", cfg, "MT10 demonstrations")
 
 
 # Settings that do not change what a run learns; a reused run may differ from the requested config in these.

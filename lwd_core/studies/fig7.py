@@ -11,7 +11,7 @@ from .vae_runs import VAE_STEPS_OPTION, WINDOWS, vae_config, vae_steps
 
 def plan(a: StudyArgs) -> Plan:
     steps = vae_steps(a)
-    collect, data = mt10_unit(a.out, a.quick, a.collect_workers)
+    collect, data = mt10_unit(a)
     units = [collect]
     for window, tag in WINDOWS.items():
         units.append(train_unit(f"train xs-w{window}", a.out / f"xs-w{window}",

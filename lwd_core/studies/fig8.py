@@ -24,7 +24,7 @@ SIZES = ("xs", "s", "m", "l")
 
 def plan(a: StudyArgs) -> Plan:
     steps = vae_steps(a)
-    collect, data = mt10_unit(a.out, a.quick, a.collect_workers)
+    collect, data = mt10_unit(a)
     ecfg = EvalConfig(episodes=1 if a.quick else a.episodes, max_steps=QUICK_EVAL_STEPS if a.quick else 500)
     units = [collect]
     for window in WINDOWS:

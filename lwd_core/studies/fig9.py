@@ -88,7 +88,7 @@ def plan(a: StudyArgs) -> Plan:
     point comes right after its training: one unit at a time, LWD's curve arrives long before the long DP models."""
     horizons = QUICK_HORIZONS if a.quick else HORIZONS
     ccfg = get_collector("pusht").config(episodes=DEMOS["quick" if a.quick else "full"], seed=0)
-    collect, data = data_unit(a.out, "pusht", ccfg, a.collect_workers, "PushT demonstrations")
+    collect, data = data_unit(a, "pusht", ccfg, "PushT demonstrations")
     units: list[Unit] = [collect]
     n_obs = preset("pusht-dp").baseline.n_obs
     for seed in range(a.seeds):

@@ -97,7 +97,7 @@ def plan(a: StudyArgs) -> Plan:
     for env_id in env_ids(a):
         ccfg = get_collector("locomotion").config(env=env_id, behaviors=",".join(LEVELS), episodes=scale["episodes"],
                                                    episode_length=scale["episode_length"])
-        collect, data = data_unit(a.out, "locomotion", ccfg, a.collect_workers, f"{env_id} behaviours")
+        collect, data = data_unit(a, "locomotion", ccfg, f"{env_id} behaviours")
         units.append(collect)
         for seed in range(a.seeds):
             for name, cfg in configs(env_id, data, seed, a.quick, encoder_of(a)).items():

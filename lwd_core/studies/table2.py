@@ -155,7 +155,7 @@ def run_folder(name: str) -> str:
 
 def plan(a: StudyArgs) -> Plan:
     """Every variant trained and evaluated on one MT10 dataset, per seed."""
-    collect, data = mt10_unit(a.out, a.quick, a.collect_workers)
+    collect, data = mt10_unit(a)
     units = [collect]
     for seed in range(1 if a.quick else a.seeds):
         ecfg = EvalConfig(episodes=1 if a.quick else a.episodes, seed=seed,

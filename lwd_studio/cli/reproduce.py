@@ -49,8 +49,7 @@ def run(a) -> int:
         raise ConfigError("--address is for --executor ray")
     st = get_study(a.what)
     # N units at once share the cores: each simulates with its share of them unless --workers says otherwise
-    workers = a.workers if a.workers is not None else max(1, usable_cores() // a.jobs)
-    workers = check_workers(workers)
+    workers = check_workers(a.workers if a.workers is not None else max(1, usable_cores() // a.jobs))
     args = StudyArgs(a.out, a.quick, a.seeds, a.episodes, workers, {k: getattr(a, k) for k in st.options},
                      cores=workers * (a.jobs if a.executor == "local" else 1))
     st.validate(args)                  # before anything is written
