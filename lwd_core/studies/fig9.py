@@ -324,6 +324,11 @@ def markdown(res: dict) -> str:
             lines.append(f"- LWD's action error near the goal (seed {d['seed']}): the VAE decoding the training "
                          f"windows' latents {pr['vae']['near_goal_rmse_px']:.1f} px RMS, policies the diffusion "
                          f"model samples for the same first states {pr['diffusion']['near_goal_rmse_px']:.1f} px")
+        if "demonstrations" in pr:
+            lines.append(f"- The demonstrations' own spread near the goal (seed {d['seed']}): the latents of the "
+                         f"training windows of other episodes that start nearest the same states, "
+                         f"{pr['demonstrations']['near_goal_rmse_px']:.1f} px (a diffusion model that samples "
+                         f"p(z | s) faithfully lands near this)")
         nw = d.get("nearest_window")
         if nw:
             lines.append(f"- LWD with the nearest training window's latent instead of a diffusion sample, H_a = "

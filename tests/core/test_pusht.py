@@ -286,6 +286,17 @@ def test_lwd_training_records_the_near_goal_action_error_in_pixels(tmp_path):
     full.sample_latents = lambda cond, sampler, steps, init_obs=None, generator=None: full.nearest_latents(0, init_obs)
     again = run_precision(full, samples=2)
     assert again["diffusion"] == pytest.approx(again["vae"], rel=1e-4)
+    # the demonstrations' own spread: with every training window copied under another episode's id, each probe
+    # window's nearest window of another episode is its own copy, and the error is the VAE's own
+    from lwd_core.methods.lwd.precision import precision_probe
+    assert pr["demonstrations"]["near_goal_rmse_px"] > 0
+    lat, probe = full.latents, precision_probe(ds, win, "pusht", "cpu", full.cfg.seed)
+    copied = probe.measure_neighbours(full.vae, torch.cat([lat["mu"]] * 2), torch.cat([lat["init_obs"]] * 2).float(),
+                                      torch.cat([lat["episode"], lat["episode"] + 10 ** 6]), k=1)
+    assert copied == pytest.approx(pr["vae"], rel=1e-4)
+    # and without the copies, a window's own latent is never its neighbour
+    alone = probe.measure_neighbours(full.vae, lat["mu"], lat["init_obs"].float(), lat["episode"], k=1)
+    assert alone["all_rmse_px"] != pytest.approx(pr["vae"]["all_rmse_px"], rel=1e-3)
 
 
 def test_collect_pusht_holds_the_same_data_whatever_number_of_workers_made_it():

@@ -26,6 +26,7 @@ class PrecisionProbe:
     masks: dict[str, torch.Tensor]  # name -> (P, L) float, 1 on that kind of step ("all": every real step)
     scale: float
     unit: str
+    episode: torch.Tensor | None = None  # (P,) each probe window's episode in the dataset
 
     @torch.no_grad()
     def measure(self, vae: LWDVAE) -> dict[str, float]:
@@ -51,6 +52,23 @@ class PrecisionProbe:
         se = (trained.vae.act(trained.decode(z), obs) - self.act.cpu().repeat_interleave(samples, 0)).pow(2)
         return self._rmse(se.mean(-1).view(P, samples, -1).mean(1))                  # (P, L), mean over samples
 
+    @torch.no_grad()
+    def measure_neighbours(self, vae: LWDVAE, mu: torch.Tensor, first: torch.Tensor, episode: torch.Tensor,
+                           k: int = 4) -> dict[str, float]:
+        """The same error for the latents (`mu` (W, D)) of the k training windows of other episodes whose first
+        states (`first` (W, obs_dim)) are nearest each probe window's, distances in units of each dimension's spread:
+        how much the demonstrations themselves differ from state to nearby state. A diffusion model that samples
+        p(z | s) faithfully lands near this, not near the window's own latent."""
+        P = len(self.obs)
+        scale = first.std(0).clamp_min(1e-3)
+        d = torch.cdist(self.obs[:, 0].cpu() / scale, first / scale)                      # (P, W)
+        d[self.episode.cpu()[:, None] == episode[None]] = float("inf")                    # not its own episode
+        nearest = d.topk(k, dim=1, largest=False).indices                                 # (P, k)
+        obs = self.obs.repeat_interleave(k, 0)
+        theta = vae.decode(mu[nearest.reshape(-1)].to(self.obs.device))
+        se = (vae.act(theta, obs) - self.act.repeat_interleave(k, 0)).pow(2)
+        return self._rmse(se.mean(-1).view(P, k, -1).mean(1))                            # (P, L), mean over k
+
     def _rmse(self, se: torch.Tensor) -> dict[str, float]:
         return {f"{name}_rmse_{self.unit}": float((se * m.to(se.device)).sum() / m.sum().clamp_min(1)) ** 0.5
                 * self.scale for name, m in self.masks.items()}
@@ -58,8 +76,9 @@ class PrecisionProbe:
 
 def run_precision(trained, samples: int = 4) -> dict[str, dict[str, float]] | None:
     """Which part of a trained state-conditioned LWD run misses, on its own probe windows: {"vae": the windows'
-    own decoded latents, "diffusion": policies sampled for their first states}, each {name_rmse_unit: ...}; None
-    when the suite has no precision steps."""
+    own decoded latents, "diffusion": policies sampled for their first states, "demonstrations": the latents of
+    the training windows of other episodes that start nearest them}, each {name_rmse_unit: ...}; None when the
+    suite has no precision steps."""
     from ...data.sources import load_source
     from ...data.windows import make_windows
     from ...envs.registry import as_suite_sees_it
@@ -71,6 +90,10 @@ def run_precision(trained, samples: int = 4) -> dict[str, dict[str, float]] | No
     if probe is None:
         return None
     out = {"vae": probe.measure(trained.vae)}
+    lat = trained.latents
+    if lat is not None and "init_obs" in lat and len(lat["mu"]) == len(win):
+        out["demonstrations"] = probe.measure_neighbours(trained.vae, lat["mu"], lat["init_obs"].float(),
+                                                         lat["episode"])
     if trained.diffusion is not None and cfg.ddpm.state_condition:
         out["diffusion"] = probe.measure_sampled(trained, samples)
     return out
@@ -97,4 +120,5 @@ def precision_probe(ds: Dataset, win: Windows, env_id: str, device, seed: int = 
     masks = {"all": dev(real[rows].astype(np.float32))}
     masks.update({name: dev(m[rows].astype(np.float32)) for name, m in per.items()})
     scale, unit = suite.action_unit
-    return PrecisionProbe(dev(win.obs[rows]), dev(win.act[rows]), masks, float(scale), unit)
+    return PrecisionProbe(dev(win.obs[rows]), dev(win.act[rows]), masks, float(scale), unit,
+                          torch.as_tensor(win.episode[rows]))
