@@ -57,6 +57,15 @@ def evaluate_run(run_dir, cfg: EvalConfig, conditions: Sequence[str] | None = No
         result.update(plan=plan.to_dict(), plan_key=plan.key())
 
 
+def cap_inference_threads(workers: int) -> None:
+    """For a process of its own that was given `workers` cores (the CLI's --workers): the policies' inference on
+    at most that many torch threads. More threads than cores spin against whatever else runs there: beside a
+    one-thread training on 2 cores, a one-worker LWD evaluation took 279 s on torch's default two threads and 35 s
+    on one. Not for the GUI, which evaluates in a thread beside its trainings: the count is the whole process's."""
+    import torch
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), int(workers))))
+
+
 # How evaluate()'s messages name each option: the caller's own spelling of it (the CLI passes its flags, e.g.
 # {"kinds": "--methods"}), so an error points at what the user typed.
 OPTION_NAMES = {"conditions": "conditions", "kinds": "kinds", "episodes": "eval.episodes", "seed": "eval.seed",

@@ -53,7 +53,7 @@ def _write(path: Path, res: dict, flag: str) -> None:
 
 
 def run(a) -> int:
-    from lwd_core.eval.evaluate import evaluate_run
+    from lwd_core.eval.evaluate import cap_inference_threads, evaluate_run
     from lwd_core.methods.registry import kind_labels
     from lwd_core.runs import RunDir
     run_dir = RunDir(a.run_dir)
@@ -79,6 +79,8 @@ def run(a) -> int:
              "action_horizon": "--action-horizon" if a.action_horizon is not None else
              "--action-horizon (the run's default)",
              "perturb": "--perturb" if a.perturb else "--perturb (the run's default)"}
+    if a.workers:
+        cap_inference_threads(a.workers)
     res: dict = {}
     with sigterm_interrupts():                       # results are written only once every episode has run
         drive(evaluate_run(a.run_dir, ecfg, conds, kinds, a.workers or None, result=res, names=names), desc="eval")

@@ -78,3 +78,23 @@ def test_a_worker_that_died_otherwise_is_still_a_dead_worker(code, message):
     err = _death(SimpleNamespace(join=lambda timeout: None, exitcode=code))
     assert isinstance(err, LWDError) and not isinstance(err, Interrupted)
     assert str(err) == f"an environment worker process {message}"
+
+
+@pytest.mark.parametrize("flags, want", [(["--workers", "1"], 1), ([], 2)])
+def test_eval_runs_its_inference_on_no_more_threads_than_workers(run, monkeypatch, flags, want):
+    """More torch threads than the cores asked for spin against whatever else runs there: `eval --workers 1` beside
+    a one-thread training once ran several times slower than alone. Without --workers, torch keeps its own count."""
+    import torch
+    seen = []
+
+    def record(*a, **k):
+        seen.append(torch.get_num_threads())
+        raise KeyboardInterrupt
+    monkeypatch.setattr(evaluate, "rollout_pool_steps", record)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert main(["eval", str(run), "--episodes", "2", *flags]) == 130
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [want]
