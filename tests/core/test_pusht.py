@@ -297,6 +297,9 @@ def test_lwd_training_records_the_near_goal_action_error_in_pixels(tmp_path):
     # and without the copies, a window's own latent is never its neighbour
     alone = probe.measure_neighbours(full.vae, lat["mu"], lat["init_obs"].float(), lat["episode"], k=1)
     assert alone["all_rmse_px"] != pytest.approx(pr["vae"]["all_rmse_px"], rel=1e-3)
+    # a window with no other episode to compare with gives no figure rather than a made-up one
+    one_episode = torch.full_like(lat["episode"], int(probe.episode[0]))
+    assert probe.measure_neighbours(full.vae, lat["mu"], lat["init_obs"].float(), one_episode) is None
 
 
 def test_collect_pusht_holds_the_same_data_whatever_number_of_workers_made_it():

@@ -26,7 +26,7 @@ class PrecisionProbe:
     masks: dict[str, torch.Tensor]  # name -> (P, L) float, 1 on that kind of step ("all": every real step)
     scale: float
     unit: str
-    episode: torch.Tensor | None = None  # (P,) each probe window's episode in the dataset
+    episode: torch.Tensor           # (P,) each probe window's episode in the dataset
 
     @torch.no_grad()
     def measure(self, vae: LWDVAE) -> dict[str, float]:
@@ -54,16 +54,19 @@ class PrecisionProbe:
 
     @torch.no_grad()
     def measure_neighbours(self, vae: LWDVAE, mu: torch.Tensor, first: torch.Tensor, episode: torch.Tensor,
-                           k: int = 4) -> dict[str, float]:
+                           k: int = 4) -> dict[str, float] | None:
         """The same error for the latents (`mu` (W, D)) of the k training windows of other episodes whose first
         states (`first` (W, obs_dim)) are nearest each probe window's, distances in units of each dimension's spread:
         how much the demonstrations themselves differ from state to nearby state. A diffusion model that samples
-        p(z | s) faithfully lands near this, not near the window's own latent."""
+        p(z | s) faithfully lands near this, not near the window's own latent. None when some probe window has
+        fewer than k windows of other episodes to compare with."""
         P = len(self.obs)
         scale = first.std(0).clamp_min(1e-3)
         d = torch.cdist(self.obs[:, 0].cpu() / scale, first / scale)                      # (P, W)
         d[self.episode.cpu()[:, None] == episode[None]] = float("inf")                    # not its own episode
-        nearest = d.topk(k, dim=1, largest=False).indices                                 # (P, k)
+        dist, nearest = d.topk(min(k, d.shape[1]), dim=1, largest=False)                   # (P, k)
+        if nearest.shape[1] < k or torch.isinf(dist).any():
+            return None
         obs = self.obs.repeat_interleave(k, 0)
         theta = vae.decode(mu[nearest.reshape(-1)].to(self.obs.device))
         se = (vae.act(theta, obs) - self.act.repeat_interleave(k, 0)).pow(2)
@@ -92,8 +95,9 @@ def run_precision(trained, samples: int = 4) -> dict[str, dict[str, float]] | No
     out = {"vae": probe.measure(trained.vae)}
     lat = trained.latents
     if lat is not None and "init_obs" in lat and len(lat["mu"]) == len(win):
-        out["demonstrations"] = probe.measure_neighbours(trained.vae, lat["mu"], lat["init_obs"].float(),
-                                                         lat["episode"])
+        spread = probe.measure_neighbours(trained.vae, lat["mu"], lat["init_obs"].float(), lat["episode"])
+        if spread is not None:
+            out["demonstrations"] = spread
     if trained.diffusion is not None and cfg.ddpm.state_condition:
         out["diffusion"] = probe.measure_sampled(trained, samples)
     return out
