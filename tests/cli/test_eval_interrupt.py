@@ -1,5 +1,6 @@
 """An evaluation stopped by Ctrl-C or SIGTERM says so in one line and exits 130 or 143, and its worker processes
-neither die of a Ctrl-C meant for the main process nor pass for dead when a signal stopped them."""
+neither die of a Ctrl-C meant for the main process nor pass for dead when a signal stopped them. An evaluation
+stopped at its first step also tells how many torch threads it runs its inference on."""
 import os
 import signal
 import time
