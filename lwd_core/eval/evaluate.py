@@ -63,7 +63,7 @@ def cap_inference_threads(workers: int) -> None:
     one-thread training on 2 cores, a one-worker LWD evaluation took 279 s on torch's default two threads and 35 s
     on one. Not for the GUI, which evaluates in a thread beside its trainings: the count is the whole process's."""
     import torch
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), int(workers))))
+    torch.set_num_threads(min(torch.get_num_threads(), workers))
 
 
 # How evaluate()'s messages name each option: the caller's own spelling of it (the CLI passes its flags, e.g.

@@ -21,6 +21,14 @@ from ...runs import RunDir
 from .model import build_diffusion, build_vae
 
 
+def state_distances(states: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
+    """states (k, obs_dim) against the training windows' first states `first` (W, obs_dim) -> (k, W) distances in
+    units of each dimension's spread over those first states, so that a keypoint in pixels and an angle weigh
+    alike."""
+    scale = first.std(0).clamp_min(1e-3)
+    return torch.cdist(states / scale, first / scale)
+
+
 class GeneratedBatch:
     """B generated policies behind the BatchPolicy contract, with the latents they were decoded from."""
 
@@ -183,19 +191,15 @@ class TrainedLWD:
 
     def nearest_latents(self, cid: int, obs: np.ndarray) -> torch.Tensor:
         """obs (k, obs_dim) -> (k, latent_dim): for each state, the latent (posterior mean) of this condition's
-        training window whose first state is nearest it, distances in units of each dimension's spread over those
-        first states (so a keypoint in pixels and an angle weigh alike)."""
+        training window whose first state is nearest it (state_distances)."""
         if self.latents is None or "init_obs" not in self.latents:
             raise RunError(f"{self.run.path}: its latents.safetensors has no windows' first states")
         mu, label = self.training_latents()
         keep = label == cid
         if not keep.any():
             raise LWDError(f"{self.run.path}: no training windows of condition {self.label_names[cid]!r}")
-        first = self.latents["init_obs"].float()
-        scale = first.std(0).clamp_min(1e-3)
-        q = torch.as_tensor(np.asarray(obs, np.float32)) / scale                     # (k, obs_dim)
-        d = torch.cdist(q, first[keep] / scale)                                       # (k, windows of cid)
-        return mu[keep][d.argmin(1)]
+        d = state_distances(torch.as_tensor(np.asarray(obs, np.float32)), self.latents["init_obs"].float())
+        return mu[keep][d[:, keep].argmin(1)]                                         # d (k, windows)
 
     def training_latents_of(self, cid: int, n: int) -> torch.Tensor:
         """n latents (posterior means) of this condition's training windows, in dataset order, cycled when the

@@ -14,6 +14,7 @@ import torch
 from ...data.hdf5 import Dataset
 from ...data.windows import Windows
 from ...envs.registry import get_suite
+from .inference import state_distances
 from .vae import LWDVAE
 
 PROBE_WINDOWS = 64                  # windows holding precision steps, fixed for the whole phase
@@ -61,11 +62,12 @@ class PrecisionProbe:
         p(z | s) faithfully lands near this, not near the window's own latent. None when some probe window has
         fewer than k windows of other episodes to compare with."""
         P = len(self.obs)
-        scale = first.std(0).clamp_min(1e-3)
-        d = torch.cdist(self.obs[:, 0].cpu() / scale, first / scale)                      # (P, W)
+        if len(first) < k:
+            return None
+        d = state_distances(self.obs[:, 0].cpu(), first)                                 # (P, W)
         d[self.episode.cpu()[:, None] == episode[None]] = float("inf")                    # not its own episode
-        dist, nearest = d.topk(min(k, d.shape[1]), dim=1, largest=False)                   # (P, k)
-        if nearest.shape[1] < k or torch.isinf(dist).any():
+        dist, nearest = d.topk(k, dim=1, largest=False)                                  # (P, k)
+        if torch.isinf(dist).any():
             return None
         obs = self.obs.repeat_interleave(k, 0)
         theta = vae.decode(mu[nearest.reshape(-1)].to(self.obs.device))
