@@ -37,7 +37,7 @@ HORIZONS = (1, 8, 16, 32, 64, 128)
 QUICK_HORIZONS = (1, 8, 32)
 METHODS = {"LWD": "lwd", "DP": "diffusion_policy"}          # label -> the evaluated policy kind
 CONDITIONS = {"clean": False, "perturbed": True}
-DEMOS = {"full": 200, "quick": 4}
+DEMOS = {"full": 200, "quick": 4}                                # planner episodes; --demos overrides "full"
 OBSERVATIONS = {"keypoints": "pusht", "state": "pusht-5d"}      # --obs -> the env id the runs train and play on
 DIAGNOSIS_HORIZON = 8                                            # where the LWD diagnosis runs closed-loop
 FLOOR = "hold still"                                             # the suite's reference every score is read against
@@ -51,6 +51,11 @@ def dp_horizon(h_a: int, n_obs: int) -> int:
     """The serving DP model's prediction horizon: 16 (Chi et al.) if it holds n_obs - 1 + H_a, else the next x4."""
     need = n_obs - 1 + h_a
     return 16 if need <= 16 else -(-need // 4) * 4
+
+
+def demos(a: StudyArgs) -> int:
+    """How many planner demonstrations the study collects (seed 0): --demos, else the scale's default."""
+    return DEMOS["quick"] if a.quick else int(a.options.get("demos", DEMOS["full"]))
 
 
 def run_configs(a: StudyArgs, data: Path, seed: int, horizons: tuple[int, ...]) -> dict[str, RunConfig]:
@@ -87,7 +92,7 @@ def plan(a: StudyArgs) -> Plan:
     """Per seed: the LWD run, its diagnosis, the floors and LWD's points; then each DP run and its points. Every
     point comes right after its training: one unit at a time, LWD's curve arrives long before the long DP models."""
     horizons = QUICK_HORIZONS if a.quick else HORIZONS
-    ccfg = get_collector("pusht").config(episodes=DEMOS["quick" if a.quick else "full"], seed=0)
+    ccfg = get_collector("pusht").config(episodes=demos(a), seed=0)
     collect, data = data_unit(a, "pusht", ccfg, "PushT demonstrations")
     units: list[Unit] = [collect]
     n_obs = preset("pusht-dp").baseline.n_obs
@@ -198,7 +203,7 @@ def finish(a: StudyArgs, plan: Plan, results: dict) -> StudyResult:
                                              "success": float(pc["success"])}})
     res = aggregate(points, horizons, list(conditions_of(a)), floors)
     res.update(study="fig9", quick=bool(a.quick), diagnosis=diagnosis, seeds=a.seeds, episodes=points[0]["episodes"],
-               observation=a.options.get("obs", "keypoints"),
+               observation=a.options.get("obs", "keypoints"), demonstrations=demos(a),
                train_seconds=train_s, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
                dp_models={f"dp{dp_horizon(h, n_obs)}": [x for x in horizons if dp_horizon(x, n_obs) ==
                                                         dp_horizon(h, n_obs)] for h in horizons})
@@ -333,6 +338,8 @@ def markdown(res: dict) -> str:
         if nw:
             lines.append(f"- LWD with the nearest training window's latent instead of a diffusion sample, H_a = "
                          f"{nw['horizon']}: score {nw['score']:.3f}, success {nw['success']:.2f}")
+    if "demonstrations" in res:
+        lines.append(f"- Trained on {res['demonstrations']} planner demonstrations (`collect pusht --seed 0`)")
     ts = res.get("train_seconds", {})
     if ts:
         lines.append("- Training time, all seeds: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in ts.items()))
@@ -385,6 +392,8 @@ def figure(res: dict):
 def validate(a: StudyArgs) -> None:
     if a.options.get("obs", "keypoints") not in OBSERVATIONS:
         raise ConfigError(f"--obs must be one of {', '.join(OBSERVATIONS)}, got {a.options['obs']!r}")
+    if int(a.options.get("demos", DEMOS["full"])) < 1:
+        raise ConfigError(f"--demos must be at least 1, got {a.options['demos']}")
     if not a.quick and a.episodes < 50:
         raise ConfigError(f"fig9 needs at least 50 episodes per point (fewer are too noisy to compare), got "
                           f"--episodes {a.episodes}; use --quick for a smoke run")
@@ -393,6 +402,8 @@ def validate(a: StudyArgs) -> None:
 register_study(StudySpec(
     "fig9", "Fig. 9: action horizon on PushT, LWD against Diffusion Policy", plan, finish,
     {"perturb": (bool, True, "also sweep under seeded perturbations of the block (default on)"),
+     "demos": (int, DEMOS["full"], f"planner demonstrations to collect (seed 0; default {DEMOS['full']}); --quick "
+                                   f"collects {DEMOS['quick']}"),
      "obs": (str, "keypoints", "observation: keypoints (the T's corners and the agent, default) or state (gym-pusht's "
                                "5-d state, angle wrapped)")}, validate,
     defaults={"seeds": 1, "episodes": 50}, progress=progress))

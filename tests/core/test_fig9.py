@@ -1,7 +1,8 @@
 """The Fig. 9 study's choices and arithmetic: which DP model serves an H_a, relative curves, the paper's targets."""
 import pytest
 
-from lwd_core.studies.fig9 import HORIZONS, aggregate, dp_horizon, markdown, report, run_configs
+from lwd_core.errors import ConfigError
+from lwd_core.studies.fig9 import HORIZONS, aggregate, dp_horizon, markdown, plan, report, run_configs, validate
 from lwd_core.studies.registry import StudyArgs
 
 
@@ -24,6 +25,17 @@ def test_every_dp_model_of_the_sweep_trains_on_the_same_budget(tmp_path):
         assert b.horizon == int(name[2:])
         same = {k: getattr(b, k) == getattr(ref, k) for k in ("steps", "batch_size", "lr", "dp_warmup", "dp_size", "n_obs")}
         assert all(same.values()), (name, same)
+
+
+def test_the_sweep_collects_as_many_demonstrations_as_asked_and_every_run_trains_on_them(tmp_path):
+    default, more = (plan(StudyArgs(out=tmp_path, seeds=1, episodes=50, options=o)) for o in ({}, {"demos": 1000}))
+    cfgs = {p.units[0].args["cfg"].episodes: p for p in (default, more)}
+    assert sorted(cfgs) == [200, 1000]
+    data = {name: {u.args["cfg"].data.dataset for u in p.units if u.name.startswith("train ")}
+            for name, p in (("default", default), ("more", more))}
+    assert all(len(v) == 1 for v in data.values()) and data["default"] != data["more"]   # one file, the asked one
+    with pytest.raises(ConfigError, match="--demos"):
+        validate(StudyArgs(out=tmp_path, seeds=1, episodes=50, options={"demos": 0}))
 
 
 def _points(scores: dict, perturbed: dict | None = None, seeds=(0,)):
