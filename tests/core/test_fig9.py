@@ -2,7 +2,7 @@
 import pytest
 
 from lwd_core.errors import ConfigError
-from lwd_core.studies.fig9 import HORIZONS, aggregate, dp_horizon, markdown, plan, report, run_configs, validate
+from lwd_core.studies.fig9 import DEMOS, HORIZONS, aggregate, dp_horizon, markdown, plan, report, run_configs, validate
 from lwd_core.studies.registry import StudyArgs
 
 
@@ -28,9 +28,9 @@ def test_every_dp_model_of_the_sweep_trains_on_the_same_budget(tmp_path):
 
 
 def test_the_sweep_collects_as_many_demonstrations_as_asked_and_every_run_trains_on_them(tmp_path):
-    default, more = (plan(StudyArgs(out=tmp_path, seeds=1, episodes=50, options=o)) for o in ({}, {"demos": 1000}))
+    default, more = (plan(StudyArgs(out=tmp_path, seeds=1, episodes=50, options=o)) for o in ({}, {"demos": 1234}))
     cfgs = {p.units[0].args["cfg"].episodes: p for p in (default, more)}
-    assert sorted(cfgs) == [200, 1000]
+    assert sorted(cfgs) == [DEMOS["full"], 1234]
     data = {name: {u.args["cfg"].data.dataset for u in p.units if u.name.startswith("train ")}
             for name, p in (("default", default), ("more", more))}
     assert all(len(v) == 1 for v in data.values()) and data["default"] != data["more"]   # one file, the asked one
