@@ -49,9 +49,7 @@ class PrecisionProbe:
         first = self.obs[:, 0].cpu().numpy().repeat(samples, 0)                           # (P*S, obs_dim)
         z = trained.sample_latents(np.zeros(P * samples, np.int64), "ddim", trained.cfg.eval.ddim_steps,
                                    init_obs=first, generator=torch.Generator().manual_seed(seed))
-        obs = self.obs.cpu().repeat_interleave(samples, 0)
-        se = (trained.vae.act(trained.decode(z), obs) - self.act.cpu().repeat_interleave(samples, 0)).pow(2)
-        return self._rmse(se.mean(-1).view(P, samples, -1).mean(1))                  # (P, L), mean over samples
+        return self._rmse_of_latents(trained.vae, z, samples)
 
     @torch.no_grad()
     def measure_neighbours(self, vae: LWDVAE, mu: torch.Tensor, first: torch.Tensor, episode: torch.Tensor,
@@ -61,7 +59,6 @@ class PrecisionProbe:
         how much the demonstrations themselves differ from state to nearby state. A diffusion model that samples
         p(z | s) faithfully lands near this, not near the window's own latent. None when some probe window has
         fewer than k windows of other episodes to compare with."""
-        P = len(self.obs)
         if len(first) < k:
             return None
         d = state_distances(self.obs[:, 0].cpu(), first)                                 # (P, W)
@@ -69,10 +66,15 @@ class PrecisionProbe:
         dist, nearest = d.topk(k, dim=1, largest=False)                                  # (P, k)
         if torch.isinf(dist).any():
             return None
-        obs = self.obs.repeat_interleave(k, 0)
-        theta = vae.decode(mu[nearest.reshape(-1)].to(self.obs.device))
-        se = (vae.act(theta, obs) - self.act.repeat_interleave(k, 0)).pow(2)
-        return self._rmse(se.mean(-1).view(P, k, -1).mean(1))                            # (P, L), mean over k
+        return self._rmse_of_latents(vae, mu[nearest.reshape(-1)], k)
+
+    def _rmse_of_latents(self, vae: LWDVAE, z: torch.Tensor, n: int) -> dict[str, float]:
+        """z (P*n, D): n latents per probe window, in window order, each decoded and run on its window's states ->
+        the error of the mean over the n of the squared errors."""
+        dev = vae.obs_mean.device
+        obs, act = self.obs.to(dev).repeat_interleave(n, 0), self.act.to(dev).repeat_interleave(n, 0)
+        se = (vae.act(vae.decode(z.to(dev)), obs) - act).pow(2)
+        return self._rmse(se.mean(-1).view(len(self.obs), n, -1).mean(1))               # (P, L), mean over n
 
     def _rmse(self, se: torch.Tensor) -> dict[str, float]:
         return {f"{name}_rmse_{self.unit}": float((se * m.to(se.device)).sum() / m.sum().clamp_min(1)) ** 0.5
