@@ -55,11 +55,16 @@ def split_theta(spec: PolicySpec, theta: torch.Tensor) -> list[tuple[torch.Tenso
 def batched_policy(spec: PolicySpec, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """B policies on B batches of (normalised) states: theta (B, P), x (B, T, obs_dim) -> (B, T, act_dim)."""
     layers = split_theta(spec, theta)
-    h = x
+    # Features first, (B, features, T): W (B, out, in) then multiplies from the left as stored, and its gradient,
+    # dh_out @ h_in^T, comes out in W's own (B, out, in) layout. Time first (h @ W^T) sums the same products, but its
+    # (B, in, out) gradient had to be copied into place: for the MT10 VAE's 32 policies on 100 states each,
+    # forward and backward took 8.9-9.7 ms this way against 10.6-11.2 ms.
+    h = x.transpose(1, 2)                                        # (B, obs_dim, T)
     for k, (W, b) in enumerate(layers):
-        h = torch.baddbmm(b.unsqueeze(1), h, W.transpose(1, 2))  # (B, T, out)
+        h = torch.baddbmm(b.unsqueeze(2), W, h)                  # (B, out, T)
         if k < len(layers) - 1:
             h = F.relu(h)
+    h = h.transpose(1, 2)                                        # (B, T, act_dim)
     return torch.tanh(h) if spec.tanh_output else h
 
 

@@ -42,6 +42,20 @@ def test_batched_policy_matches_per_policy_reference(tanh):
         torch.testing.assert_close(out[b], reference_policy(spec, theta[b], x[b]), rtol=1e-12, atol=1e-12)
 
 
+def test_batched_policy_gradient_matches_per_policy_reference():
+    # the VAE trains through this gradient: every generated weight's, in theta's own layout
+    spec = PolicySpec(7, 3, (16, 12), True)
+    g = torch.Generator().manual_seed(1)
+    theta = (torch.randn(4, spec.n_params, generator=g, dtype=torch.float64) * 0.3).requires_grad_()
+    x = torch.randn(4, 9, 7, generator=g, dtype=torch.float64)
+    y = torch.randn(4, 9, 3, generator=g, dtype=torch.float64)
+    (grad,) = torch.autograd.grad(((batched_policy(spec, theta, x) - y) ** 2).sum(), theta)
+    for b in range(4):
+        one = theta[b].detach().clone().requires_grad_()
+        (ref,) = torch.autograd.grad(((reference_policy(spec, one, x[b]) - y[b]) ** 2).sum(), one)
+        torch.testing.assert_close(grad[b], ref, rtol=1e-12, atol=1e-12)
+
+
 def test_numpy_policies_match_torch():
     from lwd_core.export import NumpyPolicyBatch
     from lwd_core.models.policy import split_theta
