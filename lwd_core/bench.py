@@ -48,6 +48,8 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     L, obs_dim, act_dim, B = cfg.data.window, 39, 4, cfg.vae.batch_size
     res: dict = {"threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
                  "torch": torch.__version__}
+    from .train.engine import KEEPS_FREED_MEMORY
+    res["keeps_freed_memory"] = KEEPS_FREED_MEMORY   # glibc keeps freed blocks (engine.py): the paper's step ~1.5x
 
     precisions = measured_precisions(torch.device("cpu"))
     res["precisions"] = list(precisions)             # of the CPU measurements (the VAE encoders)
