@@ -37,10 +37,14 @@ def keep_freed_memory() -> bool:
     By default every block over its mmap threshold (at most 32 MB) is mapped on allocation and unmapped on free, so
     a training step that frees and re-allocates a large gradient pays a page fault for each of its 4 KB pages every
     step: the paper's flattened MT10 encoder (an 88 MB weight gradient) took 22.8k faults and about a third of its
-    step that way. With mmap off and the trim threshold at 1 GiB the heap keeps those pages. Returns whether the
-    setting took (glibc only; elsewhere nothing changes)."""
+    step that way. With mmap off and the trim threshold at 1 GiB the heap keeps those pages (the process's resident
+    memory stays near its peak). Returns whether the setting took: glibc only, and not with LWD_KEEP_FREED_MEMORY=0
+    in the environment (for a host process that wants its allocator left alone)."""
     import ctypes
+    import os
     import platform
+    if os.environ.get("LWD_KEEP_FREED_MEMORY", "1") == "0":
+        return False
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
