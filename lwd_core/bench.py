@@ -287,8 +287,8 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
                             batch: int | None = None, obs_dim: int = 39, act_dim: int = 4,
                             precisions: tuple[str, ...] | None = None,
                             log: Callable[[str], None] = lambda s: None) -> dict:
-    """VAE training steps/s for the flattened (paper) and the conv encoder, each in fp32 and under bf16 autocast
-    (`precisions`; by default bf16 only where the device has it natively, measured_precisions),
+    """VAE training steps/s for the flattened (paper), the conv and the patch encoder, each in fp32 and under bf16
+    autocast (`precisions`; by default bf16 only where the device has it natively, measured_precisions),
     at the `mt10` preset's shapes (batch 32, window 500, 39 + 4 dims; `window`/`batch` override them for a smoke
     test), all in one process, one after another on the same inputs. The ratios to flat fp32 are the numbers to
     compare across machines; run it on an otherwise idle machine. Each step is the trainer's: forward and loss under
@@ -304,7 +304,7 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     mask = torch.ones(B, L, device=dev)
     res: dict = {"device": str(dev), "native_bf16": native_bf16(dev), "threads": torch.get_num_threads(),
                  "window": L, "batch": B, "steps": steps, "precisions": list(precisions)}
-    for enc in ("flat", "conv"):
+    for enc in ("flat", "conv", "patch"):
         torch.manual_seed(0)
         cfg = base.replace(vae={"encoder": enc})
         vae = build_vae(cfg, L, obs_dim, act_dim, True).to(dev)
@@ -323,18 +323,18 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
         f"{res['floor_fp32_steps_per_s']:.2f} steps/s")
     ref = res["flat_fp32_steps_per_s"]
     res["floor_fp32_over_flat_fp32"] = res["floor_fp32_steps_per_s"] / ref
-    for enc in ("flat", "conv"):
+    for enc in ("flat", "conv", "patch"):
         for prec in precisions:
             res[f"{enc}_{prec}_over_flat_fp32"] = res[f"{enc}_{prec}_steps_per_s"] / ref
     log("steps/s relative to flat fp32: " + ", ".join(
-        f"{e} {p} {res[f'{e}_{p}_over_flat_fp32']:.2f}x" for e in ("flat", "conv") for p in precisions))
+        f"{e} {p} {res[f'{e}_{p}_over_flat_fp32']:.2f}x" for e in ("flat", "conv", "patch") for p in precisions))
     return res
 
 
 if __name__ == "__main__":       # python -m lwd_core.bench --encoder-precision [--steps N] [--device cpu|cuda|auto]
     import argparse
     import json
-    ap = argparse.ArgumentParser(description="VAE steps/s: flat vs conv encoder, fp32 vs bf16 (mt10 shapes)")
+    ap = argparse.ArgumentParser(description="VAE steps/s: flat vs conv vs patch encoder, fp32 vs bf16 (mt10 shapes)")
     ap.add_argument("--encoder-precision", action="store_true", required=True)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))

@@ -242,7 +242,7 @@ def test_bench_quick_writes_the_contract_keys(tmp_path):
     for k in ("train_step_matmul_ratio", "policy_step_us", "sample_ddim_ms", "sample_ddpm_ms",
               "mlp512_step_us", "dp_large_ddpm_query_ms", "lwd_episode_step_us", "dp_large_ddpm_episode_step_us",
               "vae_default_over_paper", "vae_ceiling_over_paper", "vae_flat_fp32_steps_per_s",
-              "train_steps_per_s_lwd_ddpm_fp32", "train_steps_per_s_lwd_vae",
+              "vae_patch_fp32_steps_per_s", "train_steps_per_s_lwd_ddpm_fp32", "train_steps_per_s_lwd_vae",
               "train_steps_per_s_lwd_ddpm_4_blocks_fp32", "train_ddpm_default_over_4_blocks") + bf16 * native_bf16_cpu():
         assert isinstance(res[k], float) and res[k] > 0, k
     if not native_bf16_cpu():            # timed only where it is native; the run says why it is missing

@@ -1,6 +1,7 @@
-"""The temporal (conv) encoder beside the paper's flattened one, and bf16 mixed-precision training: shapes for any
-window, padding that never reaches the latent, the parameter count at MT10's window, old runs that stay flat and
-fp32 whatever the defaults become, and bf16 runs that checkpoint fp32 tensors, resume exactly and repeat exactly."""
+"""The temporal encoders (conv, patch) beside the paper's flattened one, and bf16 mixed-precision training: shapes
+for any window, padding that never reaches the latent, the parameter count at MT10's window, old runs that stay
+flat and fp32 whatever the defaults become, and bf16 runs that checkpoint fp32 tensors, resume exactly and repeat
+exactly."""
 from __future__ import annotations
 
 import inspect
@@ -8,25 +9,29 @@ import json
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from lwd_core.config import SAVED_DEFAULTS, RunConfig, VAEConfig, preset
 from lwd_core.data.hdf5 import save_dataset
 from lwd_core.errors import ConfigError
 from lwd_core.io import load_meta, load_tensors
 from lwd_core.methods.lwd.inference import TrainedLWD
-from lwd_core.methods.lwd.vae import ConvTrajectoryEncoder, LWDVAE, TrajectoryEncoder, vae_loss
+from lwd_core.methods.lwd.vae import (ConvTrajectoryEncoder, LWDVAE, PatchTrajectoryEncoder, TrajectoryEncoder,
+                                      vae_loss)
 from lwd_core.methods.registry import train_run
 from lwd_core.runs import RunDir
 from lwd_core.train import engine
 from tests.toy_suite import make_synthetic
 
-SMALL = dict(latent_dim=16, encoder_hidden=(32,), policy_hidden=(8,), conv_channels=(8, 16, 16))
+SMALL = dict(latent_dim=16, encoder_hidden=(32,), policy_hidden=(8,), conv_channels=(8, 16, 16),
+             patch_sizes=(3, 2), patch_channels=(8, 16))
 
 
-# ---- the conv encoder
+# ---- the temporal encoders: conv and patch
+@pytest.mark.parametrize("encoder", ["conv", "patch"])
 @pytest.mark.parametrize("window", [1, 7, 32, 500])
-def test_conv_encoder_takes_any_window_length(window):
-    vae = LWDVAE(VAEConfig(encoder="conv", **SMALL), window, 39, 4, True)
+def test_temporal_encoders_take_any_window_length(encoder, window):
+    vae = LWDVAE(VAEConfig(encoder=encoder, **SMALL), window, 39, 4, True)
     obs, act, mask = torch.randn(3, window, 39), torch.rand(3, window, 4), torch.ones(3, window)
     mu, lv = vae.encode(obs, act, mask)
     assert mu.shape == lv.shape == (3, 16) and torch.isfinite(mu).all() and torch.isfinite(lv).all()
@@ -47,7 +52,7 @@ def _padded_pair(window=40, real=(40, 23, 9, 1)):
     return obs, act, obs2, act2, mask
 
 
-@pytest.mark.parametrize("encoder", ["flat", "conv"])
+@pytest.mark.parametrize("encoder", ["flat", "conv", "patch"])
 def test_padded_steps_do_not_change_the_latent(encoder):
     torch.manual_seed(0)
     vae = LWDVAE(VAEConfig(encoder=encoder, **SMALL), 40, 39, 4, True)
@@ -66,6 +71,32 @@ def test_conv_encoder_masks_on_its_own():
     enc = ConvTrajectoryEncoder(39, 4, (8, 16, 16), 5, (32,), 16)
     obs, act, obs2, act2, mask = _padded_pair()
     assert torch.equal(enc(obs, act, mask)[0], enc(obs2, act2, mask)[0])
+
+
+def test_patch_encoder_masks_on_its_own():
+    torch.manual_seed(0)
+    enc = PatchTrajectoryEncoder(39, 4, (3, 2), (8, 16), (32,), 16)
+    obs, act, obs2, act2, mask = _padded_pair()
+    assert torch.equal(enc(obs, act, mask)[0], enc(obs2, act2, mask)[0])
+
+
+def test_a_patch_layer_is_a_convolution_whose_stride_is_its_kernel():
+    torch.manual_seed(0)
+    p, C, window = 5, 43, 23                                   # 23 steps: the last patch is padded
+    enc = PatchTrajectoryEncoder(39, 4, (p,), (6,), (32,), 16)
+    x = torch.randn(2, window, C)
+    captured = {}
+    enc.layers[0].register_forward_hook(lambda mod, inp, out: captured.update(out=out))
+    enc(x[..., :39], x[..., 39:])
+    W, b = enc.layers[0].weight, enc.layers[0].bias           # (6, p * C): a patch flattened step-major
+    kernel = W.view(6, p, C).permute(0, 2, 1)                  # (out, C, p), as nn.Conv1d holds it
+    ref = F.conv1d(F.pad(x.transpose(1, 2), (0, 25 - window)), kernel, b, stride=p)   # (2, 6, 5)
+    torch.testing.assert_close(captured["out"], ref.transpose(1, 2))
+
+
+def test_patch_sizes_and_channels_must_pair_up():
+    with pytest.raises(ConfigError, match="vae.patch_sizes"):
+        VAEConfig(patch_sizes=(5, 5), patch_channels=(64,))
 
 
 def test_conv_encoder_is_far_smaller_than_the_flat_one_at_window_500():
@@ -99,16 +130,16 @@ def test_even_conv_kernel_is_a_config_error():
         VAEConfig(conv_kernel=4)
 
 
-def test_mt10_presets_default_to_the_conv_encoder_and_keep_the_paper_set_up_by_name():
+def test_mt10_presets_default_to_the_patch_encoder_and_keep_the_paper_set_up_by_name():
     mt10, paper, state = preset("mt10"), preset("mt10-paper"), preset("mt10-state")
     assert paper.vae.encoder == "flat" and paper.precision == "fp32"
-    assert mt10.vae.encoder == "conv" and mt10.precision == "auto"
+    assert mt10.vae.encoder == "patch" and mt10.precision == "auto" and preset("mt10-quick").vae.encoder == "patch"
     # the paper's set-up differs from the default in the encoder, the VAE's learning-rate schedule, the denoiser's
     # depth and the precision only
     assert paper.ddpm.n_blocks == 4 and mt10.ddpm.n_blocks == 2
     assert paper.vae.lr_schedule == "constant" and mt10.vae.lr_schedule == "cosine"
-    conv = {k: getattr(mt10.vae, k) for k in ("encoder", "conv_channels", "conv_kernel", "steps", "lr", "lr_schedule")}
-    assert paper.replace(name="mt10", vae=conv, ddpm={"n_blocks": mt10.ddpm.n_blocks}, precision="auto") == mt10
+    own = {k: getattr(mt10.vae, k) for k in ("encoder", "patch_sizes", "patch_channels", "steps", "lr", "lr_schedule")}
+    assert paper.replace(name="mt10", vae=own, ddpm={"n_blocks": mt10.ddpm.n_blocks}, precision="auto") == mt10
     assert state.replace(name="mt10", ddpm={"state_condition": False}) == mt10
     # a config without a preset keeps the paper's encoder and fp32 (what runs saved before the setting assume)
     assert VAEConfig().encoder == "flat" and RunConfig().precision == "fp32"

@@ -68,19 +68,62 @@ class ConvTrajectoryEncoder(nn.Module):
             m = F.max_pool1d(m, 2, 2, ceil_mode=True)          # (B, 1, ceil(L / 2)): covers a real step
             x = F.gelu(conv(x))
             x = x * m.to(x.dtype)
-        valid = m > 0
-        count = m.sum(-1)                                      # (B, 1)
-        mean = x.sum(-1) / count.clamp_min(1.0).to(x.dtype)
-        peak = x.masked_fill(~valid, float("-inf")).amax(-1)
-        peak = torch.where(count > 0, peak, torch.zeros_like(peak))   # an all-padding window: zeros, not -inf
-        mu, logvar = self.head(self.body(torch.cat([mean, peak], dim=-1))).chunk(2, dim=-1)
+        mu, logvar = self.head(self.body(masked_mean_max(x, m, dim=-1))).chunk(2, dim=-1)
         return mu, logvar.clamp(-30.0, 20.0)
+
+
+class PatchTrajectoryEncoder(nn.Module):
+    """(L, obs+act) window -> layers that each map p consecutive steps to one, without overlap -> masked mean and
+    max pooling over time -> MLP -> (mu, logvar). A layer is a convolution whose stride is its kernel, computed
+    channels-last as one linear map of each patch: no convolution kernels, no layout changes. Windows of any length
+    (the last patch of a layer is zero-padded); padding is kept out as in ConvTrajectoryEncoder."""
+
+    def __init__(self, obs_dim: int, act_dim: int, patches: tuple[int, ...], channels: tuple[int, ...],
+                 hidden: tuple[int, ...], latent_dim: int):
+        super().__init__()
+        c_in, layers = obs_dim + act_dim, []
+        for p, c in zip(patches, channels, strict=True):
+            layers.append(nn.Linear(p * c_in, c))              # length L -> ceil(L / p)
+            c_in = c
+        self.patches = tuple(patches)
+        self.layers = nn.ModuleList(layers)
+        dims = [2 * c_in, *hidden]
+        self.body = mlp(dims, nn.GELU)
+        self.head = nn.Linear(dims[-1], 2 * latent_dim)
+
+    def forward(self, obs_n: torch.Tensor, act: torch.Tensor,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.cat([obs_n, act], dim=-1)                    # (B, L, C)
+        m = (torch.ones_like(x[..., :1]) if mask is None else mask.unsqueeze(-1).to(x.dtype))   # (B, L, 1)
+        x = x * m
+        for p, layer in zip(self.patches, self.layers):
+            B, L, C = x.shape
+            n = -(-L // p)                                     # patches, the last one padded
+            if n * p != L:
+                x, m = F.pad(x, (0, 0, 0, n * p - L)), F.pad(m, (0, 0, 0, n * p - L))
+            m = m.reshape(B, n, p).amax(-1, keepdim=True)      # (B, n, 1): the patch covers a real step
+            x = F.gelu(layer(x.reshape(B, n, p * C))) * m.to(x.dtype)   # (B, n, c)
+        mu, logvar = self.head(self.body(masked_mean_max(x, m, dim=1))).chunk(2, dim=-1)
+        return mu, logvar.clamp(-30.0, 20.0)
+
+
+def masked_mean_max(x: torch.Tensor, m: torch.Tensor, dim: int) -> torch.Tensor:
+    """Mean and max over the real positions along time (`dim`, where m > 0) -> (B, 2 * channels). An all-padding
+    window pools to zeros, not -inf."""
+    count = m.sum(dim)                                         # (B, 1)
+    mean = x.sum(dim) / count.clamp_min(1.0).to(x.dtype)
+    peak = x.masked_fill(m <= 0, float("-inf")).amax(dim)
+    peak = torch.where(count > 0, peak, torch.zeros_like(peak))
+    return torch.cat([mean, peak], dim=-1)
 
 
 def build_encoder(cfg: VAEConfig, window: int, obs_dim: int, act_dim: int) -> nn.Module:
     if cfg.encoder == "conv":
         return ConvTrajectoryEncoder(obs_dim, act_dim, tuple(cfg.conv_channels), cfg.conv_kernel,
                                      tuple(cfg.encoder_hidden), cfg.latent_dim)
+    if cfg.encoder == "patch":
+        return PatchTrajectoryEncoder(obs_dim, act_dim, tuple(cfg.patch_sizes), tuple(cfg.patch_channels),
+                                      tuple(cfg.encoder_hidden), cfg.latent_dim)
     return TrajectoryEncoder(window, obs_dim, act_dim, tuple(cfg.encoder_hidden), cfg.latent_dim)
 
 
