@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import preset
+from .config import MT10_CONV, MT10_PATCH, preset
 from .methods.lwd.model import build_diffusion, build_vae
 from .methods.lwd.vae import vae_loss
 
@@ -283,6 +283,11 @@ class _MeanPoolEncoder(torch.nn.Module):
         return mu, logvar
 
 
+# Each encoder as the presets train it: the paper's flat one (`mt10-paper`), the conv one of `mt10-snippets` and the
+# locomotion presets (the MT10 default before the patch one), and the patch one of the MT10 presets.
+ENCODER_SETUPS = {"flat": {"encoder": "flat"}, "conv": MT10_CONV, "patch": MT10_PATCH}
+
+
 def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu", window: int | None = None,
                             batch: int | None = None, obs_dim: int = 39, act_dim: int = 4,
                             precisions: tuple[str, ...] | None = None,
@@ -306,7 +311,7 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
                  "window": L, "batch": B, "steps": steps, "precisions": list(precisions)}
     for enc in ("flat", "conv", "patch"):
         torch.manual_seed(0)
-        cfg = base.replace(vae={"encoder": enc})
+        cfg = base.replace(vae=ENCODER_SETUPS[enc])
         vae = build_vae(cfg, L, obs_dim, act_dim, True).to(dev)
         res[f"{enc}_encoder_params"] = sum(p.numel() for p in vae.encoder.parameters())
         for prec in precisions:

@@ -253,7 +253,7 @@ def config_docs() -> list:
 MT10_CONV: dict[str, Any] = {"encoder": "conv", "conv_channels": [64, 64, 128, 128]}
 # MT10's encoder: patches of 5 steps, then of 5 of those, 64 and 128 channels. On Table 2's protocol (3 seeds, 450
 # held-out episodes, bf16) LWD 0.918 and VAE reconstruction 0.973 where MT10_CONV gave 0.920 and 0.971; its VAE step
-# is 1.28x as fast in bf16 and about 1.4x in fp32 (no convolution kernels: one matmul per layer)
+# is 1.21-1.28x as fast in bf16 and 1.44-1.62x in fp32 (no convolution kernels: one matmul per layer)
 MT10_PATCH: dict[str, Any] = {"encoder": "patch", "patch_sizes": [5, 5], "patch_channels": [64, 128]}
 # MT10's latent denoiser: 2 residual blocks of 512 instead of 4. On the same trained VAE, 4, 2 and 1 blocks sampled
 # policies that succeeded 0.935, 0.93 and 0.915 of 200 held-out episodes, and a width of 256 0.80; 2 blocks train
