@@ -43,8 +43,8 @@ class VAEConfig:
                                    "conv, but each layer maps patch_sizes[i] consecutive steps to one, without "
                                    "overlap)",
                            choices=("flat", "conv", "patch"))
-    encoder_hidden: tuple[int, ...] = setting(default_factory=lambda: (1024, 512), help="encoder MLP widths (conv: "
-                                              "of the head after pooling)", gt=0)
+    encoder_hidden: tuple[int, ...] = setting(default_factory=lambda: (1024, 512), help="encoder MLP widths (conv "
+                                              "and patch: of the head after pooling)", gt=0)
     conv_channels: tuple[int, ...] = setting(default_factory=lambda: (128, 128, 256, 256),
                                              help="conv encoder: channels of each stride-2 layer", gt=0,
                                              nonempty=True)
