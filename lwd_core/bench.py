@@ -309,9 +309,9 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     mask = torch.ones(B, L, device=dev)
     res: dict = {"device": str(dev), "native_bf16": native_bf16(dev), "threads": torch.get_num_threads(),
                  "window": L, "batch": B, "steps": steps, "precisions": list(precisions)}
-    for enc in ("flat", "conv", "patch"):
+    for enc, setup in ENCODER_SETUPS.items():
         torch.manual_seed(0)
-        cfg = base.replace(vae=ENCODER_SETUPS[enc])
+        cfg = base.replace(vae=setup)
         vae = build_vae(cfg, L, obs_dim, act_dim, True).to(dev)
         res[f"{enc}_encoder_params"] = sum(p.numel() for p in vae.encoder.parameters())
         for prec in precisions:
@@ -328,11 +328,11 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
         f"{res['floor_fp32_steps_per_s']:.2f} steps/s")
     ref = res["flat_fp32_steps_per_s"]
     res["floor_fp32_over_flat_fp32"] = res["floor_fp32_steps_per_s"] / ref
-    for enc in ("flat", "conv", "patch"):
+    for enc in ENCODER_SETUPS:
         for prec in precisions:
             res[f"{enc}_{prec}_over_flat_fp32"] = res[f"{enc}_{prec}_steps_per_s"] / ref
     log("steps/s relative to flat fp32: " + ", ".join(
-        f"{e} {p} {res[f'{e}_{p}_over_flat_fp32']:.2f}x" for e in ("flat", "conv", "patch") for p in precisions))
+        f"{e} {p} {res[f'{e}_{p}_over_flat_fp32']:.2f}x" for e in ENCODER_SETUPS for p in precisions))
     return res
 
 
