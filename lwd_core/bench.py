@@ -4,6 +4,7 @@ Ratios, not absolute times, are the portable numbers: the training step's achiev
 by plain fp32 matmul GFLOP/s measured moments before, with the same thread count."""
 from __future__ import annotations
 
+import dataclasses
 import platform
 import statistics
 import time
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import MT10_CONV, MT10_PATCH, preset
+from .config import MT10_BF16_DECODER, MT10_CONV, MT10_PATCH, VAEConfig, preset
 from .methods.lwd.model import build_diffusion, build_vae
 from .methods.lwd.vae import vae_loss
 
@@ -63,7 +64,7 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     # --- the paper's VAE training step (flattened encoder, fp32; mt10 shapes: window 500, batch 32). The ratio of
     # its achieved GFLOP/s to plain matmul says how far the step is from compute-bound, not how fast it is: the
     # encoder's weight gradient (inner dimension = the batch of 32) and Adam over 27M weights are memory-bound
-    paper = cfg.replace(precision="fp32", vae={"encoder": "flat"})
+    paper = setup_config("flat").replace(precision="fp32")
     vae = build_vae(paper, L, obs_dim, act_dim, True)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)
     obs, act = torch.randn(B, L, obs_dim), torch.rand(B, L, act_dim) * 2 - 1
@@ -93,9 +94,9 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     default = f"{cfg.vae.encoder}_{resolve_precision(cfg.precision, torch.device('cpu'))}"
     res["vae_default_setup"] = default
     res["vae_default_over_paper"] = enc[f"{default}_over_flat_fp32"]
-    res["vae_ceiling_over_paper"] = enc["floor_fp32_over_flat_fp32"]
+    res["vae_ceiling_over_paper"] = enc[f"floor_{default.split('_')[-1]}_over_flat_fp32"]
     log(f"VAE default set-up ({default.replace('_', ', ')}) over the paper's (flat, fp32): "
-        f"{res['vae_default_over_paper']:.2f}x; with no encoder at all, fp32: {res['vae_ceiling_over_paper']:.2f}x")
+        f"{res['vae_default_over_paper']:.2f}x; with no encoder at all: {res['vae_ceiling_over_paper']:.2f}x")
 
     # --- generated policy latency at batch 1 (numpy, the exported form) and batched
     with torch.no_grad():
@@ -283,9 +284,20 @@ class _MeanPoolEncoder(torch.nn.Module):
         return mu, logvar
 
 
-# Each encoder as the presets train it: the paper's flat one (`mt10-paper`), the conv one of `mt10-snippets` and the
-# locomotion presets (the MT10 default before the patch one), and the patch one of the MT10 presets.
-ENCODER_SETUPS = {"flat": {"encoder": "flat"}, "conv": MT10_CONV, "patch": MT10_PATCH}
+# Each encoder as the presets train it: the paper's flat one (`mt10-paper`); the conv one of `mt10-snippets` and the
+# locomotion presets (the MT10 default before the patch one); the patch one of the MT10 presets, whose bf16 runs
+# compute the hypernetwork and the generated policies in bf16 too; and that same patch set-up with them in fp32, so
+# that one run shows what each of the two changes buys.
+ENCODER_SETUPS = {"flat": {"encoder": "flat"}, "conv": MT10_CONV, "patch": {**MT10_PATCH, **MT10_BF16_DECODER},
+                  "patch_fp32_decoder": MT10_PATCH}
+
+
+def setup_config(name: str):
+    """The run config the bench times for ENCODER_SETUPS[name]: the setup over the VAE section's defaults, at the
+    `mt10` preset's shapes (window, batch, states per window), so every set-up scores the same states."""
+    base = preset("mt10")
+    shapes = {"batch_size": base.vae.batch_size, "states_per_window": base.vae.states_per_window}
+    return base.replace(vae={**dataclasses.asdict(VAEConfig()), **shapes, **ENCODER_SETUPS[name]})
 
 
 def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu", window: int | None = None,
@@ -309,25 +321,27 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     mask = torch.ones(B, L, device=dev)
     res: dict = {"device": str(dev), "native_bf16": native_bf16(dev), "threads": torch.get_num_threads(),
                  "window": L, "batch": B, "steps": steps, "precisions": list(precisions)}
-    for enc, setup in ENCODER_SETUPS.items():
+    for enc in ENCODER_SETUPS:
         torch.manual_seed(0)
-        cfg = base.replace(vae=setup)
+        cfg = setup_config(enc)
         vae = build_vae(cfg, L, obs_dim, act_dim, True).to(dev)
         res[f"{enc}_encoder_params"] = sum(p.numel() for p in vae.encoder.parameters())
         for prec in precisions:
             res[f"{enc}_{prec}_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup)
             log(f"VAE {enc} encoder ({res[f'{enc}_encoder_params'] / 1e6:.2f}M params), {prec}: "
                 f"{res[f'{enc}_{prec}_steps_per_s']:.2f} steps/s")
-    # The same step with the encoder reduced to a linear map of the window's mean: what is left is the hypernetwork,
-    # the generated policies and Adam, which every encoder pays for. Its ratio to flat fp32 bounds any encoder's.
+    # The default's step with the encoder reduced to a linear map of the window's mean: what is left is the
+    # hypernetwork, the generated policies and Adam, which every encoder pays for. Its ratio to flat fp32 bounds any
+    # encoder's at that precision.
     torch.manual_seed(0)
     vae = build_vae(base, L, obs_dim, act_dim, True).to(dev)
     vae.encoder = _MeanPoolEncoder(obs_dim + act_dim, base.vae.latent_dim).to(dev)
-    res["floor_fp32_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, "fp32", steps, warmup)
-    log(f"VAE step without an encoder (the window's mean, one linear layer), fp32: "
-        f"{res['floor_fp32_steps_per_s']:.2f} steps/s")
     ref = res["flat_fp32_steps_per_s"]
-    res["floor_fp32_over_flat_fp32"] = res["floor_fp32_steps_per_s"] / ref
+    for prec in precisions:
+        res[f"floor_{prec}_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup)
+        res[f"floor_{prec}_over_flat_fp32"] = res[f"floor_{prec}_steps_per_s"] / ref
+        log(f"VAE step without an encoder (the window's mean, one linear layer), {prec}: "
+            f"{res[f'floor_{prec}_steps_per_s']:.2f} steps/s")
     for enc in ENCODER_SETUPS:
         for prec in precisions:
             res[f"{enc}_{prec}_over_flat_fp32"] = res[f"{enc}_{prec}_steps_per_s"] / ref

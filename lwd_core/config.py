@@ -58,6 +58,8 @@ class VAEConfig:
                                              gt=0, nonempty=True)
     output_activation: str = setting("auto", "policy output: tanh, none, or auto (tanh when all actions lie in "
                                      "[-1, 1])", choices=("tanh", "none", "auto"))
+    decoder_bf16: bool = setting(False, "in a bf16 run (precision bf16, or auto on a device with native bf16), compute "
+                                 "the hypernetwork and the generated policies in bf16 too; off keeps them fp32")
     beta_kl: float = setting(1e-8, "KL weight", ge=0.0)
     lr: float = setting(1e-4, "Adam learning rate", gt=0.0, lt=1.0)
     batch_size: int = setting(32, "windows per step", gt=0)
@@ -251,16 +253,22 @@ def config_docs() -> list:
 # A temporal encoder over MT10-length windows (docs/performance.md): half the conv defaults' channels, whose steps
 # measured 4-33% slower on a 2-core CPU. The locomotion presets and `mt10-snippets` keep it.
 MT10_CONV: dict[str, Any] = {"encoder": "conv", "conv_channels": [64, 64, 128, 128]}
-# MT10's encoder: patches of 5 steps, then of 5 of those, 64 and 128 channels. On Table 2's protocol (3 seeds, 450
-# held-out episodes, bf16) LWD 0.918 and VAE reconstruction 0.973 where MT10_CONV gave 0.920 and 0.971; its VAE step
-# is 1.21-1.28x as fast in bf16 and 1.44-1.62x in fp32 (no convolution kernels: one matmul per layer)
-MT10_PATCH: dict[str, Any] = {"encoder": "patch", "patch_sizes": [5, 5], "patch_channels": [64, 128]}
+# MT10's encoder: patches of 5 steps, then of 5 of those, 64 and 128 channels, a 512-256 head. On Table 2's protocol
+# (3 seeds, 450 held-out episodes, bf16) with a 1024-512 head: LWD 0.918 and VAE reconstruction 0.973 where MT10_CONV
+# gave 0.920 and 0.971; its VAE step is 1.21-1.28x as fast in bf16 and 1.44-1.62x in fp32 (no convolution kernels:
+# one matmul per layer). The narrower head (0.45M parameters instead of 1.1M) came with MT10_BF16_DECODER, below.
+MT10_PATCH: dict[str, Any] = {"encoder": "patch", "patch_sizes": [5, 5], "patch_channels": [64, 128],
+                              "encoder_hidden": [512, 256]}
+# MT10's bf16 runs compute the hypernetwork and the generated policies in bf16 too: the policies' batched matmuls
+# are compute-bound, and AMX runs them several times faster. With MT10_PATCH's narrower head, Table 2's protocol gave
+# LWD 0.929 and VAE reconstruction 0.978, and the VAE step ran 1.4x as fast (docs/performance.md).
+MT10_BF16_DECODER: dict[str, Any] = {"decoder_bf16": True}
 # MT10's latent denoiser: 2 residual blocks of 512 instead of 4. On the same trained VAE, 4, 2 and 1 blocks sampled
 # policies that succeeded 0.935, 0.93 and 0.915 of 200 held-out episodes, and a width of 256 0.80; 2 blocks train
 # 1.75x as fast (docs/performance.md)
 MT10_DDPM: dict[str, Any] = {"n_blocks": 2}
 MT10_VAE: dict[str, Any] = {"steps": 6000, "lr": 2e-4, "lr_schedule": "cosine", "states_per_window": 100,
-                            **MT10_PATCH}
+                            **MT10_PATCH, **MT10_BF16_DECODER}
 # The MT10 presets' arithmetic (not `mt10-paper`'s): bf16 where the device has it natively. With MT10_VAE's schedule,
 # Table 2's protocol (3 seeds, 450 held-out episodes each way) gave LWD 0.920 in bf16 and in fp32, VAE reconstruction
 # 0.971 and 0.980, and bf16 trained in 0.8x the time on an AMX CPU. (With the previous constant schedule bf16 had cost
@@ -295,7 +303,7 @@ PRESET_TABLE: dict[str, dict[str, Any]] = {
     "mt10-snippets": {"name": "mt10-snippets", "env_id": "mt10", "precision": MT10_PRECISION, "data": {"window": 50},
                       "vae": {"steps": 4000, "states_per_window": 50, **MT10_CONV}, "ddpm": MT10_DDPM},
     "mt10-quick": {"name": "mt10-quick", "env_id": "mt10", "precision": MT10_PRECISION, "data": {"window": 500},
-                   "vae": {"steps": 300, "states_per_window": 100, "encoder_hidden": [512, 256], **MT10_PATCH},
+                   "vae": {"steps": 300, "states_per_window": 100, **MT10_PATCH, **MT10_BF16_DECODER},
                    "ddpm": {"steps": 800, "hidden": 256, "n_blocks": 2}, "eval": {"episodes": 2}},
     # state-conditioned LWD on PushT (paper §3.3, Fig. 9): 32-step windows every 8 steps, so a generated policy is
     # trained on the stretch it runs for at H_a <= 32; diffusion conditioned on each window's first state, and at

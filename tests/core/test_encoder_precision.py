@@ -4,6 +4,7 @@ flat and fp32 whatever the defaults become, and bf16 runs that checkpoint fp32 t
 exactly."""
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 
@@ -125,6 +126,28 @@ def test_under_bf16_autocast_the_encoder_computes_in_bf16_and_the_policies_stay_
     assert torch.allclose(theta, vae.decode(mu.float()), rtol=0, atol=1e-6)
 
 
+def test_decoder_bf16_computes_the_hypernetwork_and_policies_in_bf16_when_training_only():
+    torch.manual_seed(0)
+    vae = LWDVAE(VAEConfig(encoder="patch", decoder_bf16=True, **SMALL), 32, 39, 4, True)
+    obs, act, mask = torch.randn(3, 32, 39), torch.rand(3, 32, 4) * 2 - 1, torch.ones(3, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mu, _ = vae.encode(obs, act, mask)
+        theta = vae.decode(mu)
+        actions = vae.act(theta, obs)
+    assert theta.dtype == actions.dtype == torch.bfloat16
+    # outside autocast (sampling, evaluation, the latent map) the same model writes and runs fp32 policies
+    theta32 = vae.decode(mu.float())
+    assert theta32.dtype == vae.act(theta32, obs).dtype == torch.float32
+    # bf16 rounds the generated weights (8 significant bits), it does not compute something else
+    assert torch.allclose(theta.float(), theta32, rtol=2 ** -6, atol=1e-3)
+    # and training keeps fp32 parameters with fp32 gradients
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = vae_loss(vae, obs, act, mask, torch.Generator().manual_seed(0))
+    out["loss"].backward()
+    assert out["loss"].dtype == torch.float32
+    assert all(p.dtype == p.grad.dtype == torch.float32 for p in vae.decoder.parameters())
+
+
 def test_even_conv_kernel_is_a_config_error():
     with pytest.raises(ConfigError, match="vae.conv_kernel"):
         VAEConfig(conv_kernel=4)
@@ -135,10 +158,12 @@ def test_mt10_presets_default_to_the_patch_encoder_and_keep_the_paper_set_up_by_
     assert paper.vae.encoder == "flat" and paper.precision == "fp32"
     assert mt10.vae.encoder == "patch" and mt10.precision == "auto" and preset("mt10-quick").vae.encoder == "patch"
     # the paper's set-up differs from the default in the encoder, the VAE's learning-rate schedule, the denoiser's
-    # depth and the precision only
+    # depth and the precision (bf16 reaching the generated policies too) only
+    assert mt10.vae.decoder_bf16 and not paper.vae.decoder_bf16 and not VAEConfig().decoder_bf16
     assert paper.ddpm.n_blocks == 4 and mt10.ddpm.n_blocks == 2
     assert paper.vae.lr_schedule == "constant" and mt10.vae.lr_schedule == "cosine"
-    own = {k: getattr(mt10.vae, k) for k in ("encoder", "patch_sizes", "patch_channels", "steps", "lr", "lr_schedule")}
+    own = {k: getattr(mt10.vae, k) for k in ("encoder", "patch_sizes", "patch_channels", "encoder_hidden",
+                                             "decoder_bf16", "steps", "lr", "lr_schedule")}
     assert paper.replace(name="mt10", vae=own, ddpm={"n_blocks": mt10.ddpm.n_blocks}, precision="auto") == mt10
     assert state.replace(name="mt10", ddpm={"state_condition": False}) == mt10
     # a config without a preset keeps the paper's encoder and fp32 (what runs saved before the setting assume)
@@ -228,8 +253,9 @@ def test_bf16_trains_every_method_and_checkpoints_fp32(tmp_path, toy_data, metho
     assert losses["fp32"] != losses["bf16"]                    # bf16 really computed something else
 
 
-def test_bf16_resume_equals_the_uninterrupted_bf16_run_and_repeats_exactly(tmp_path, toy_data):
-    cfg = _cfg(toy_data, precision="bf16", vae={"steps": 12}, ddpm={"steps": 12})
+@pytest.mark.parametrize("decoder_bf16", [False, True])
+def test_bf16_resume_equals_the_uninterrupted_bf16_run_and_repeats_exactly(tmp_path, toy_data, decoder_bf16):
+    cfg = _cfg(toy_data, precision="bf16", vae={"steps": 12, "decoder_bf16": decoder_bf16}, ddpm={"steps": 12})
     for name in ("full", "again"):
         list(train_run(str(tmp_path / name), cfg))
     calls = {"n": 0}
@@ -311,8 +337,23 @@ def test_encoder_precision_bench_smoke():
     from lwd_core.bench import encoder_precision_bench
     res = encoder_precision_bench(steps=1, warmup=0, window=16, batch=2, precisions=("fp32", "bf16"))
     assert res["flat_fp32_over_flat_fp32"] == 1.0
-    for k in ("flat_bf16", "conv_fp32", "conv_bf16", "floor_fp32"):
+    for k in ("flat_bf16", "conv_fp32", "conv_bf16", "patch_bf16", "patch_fp32_decoder_bf16", "floor_fp32",
+              "floor_bf16"):
         assert res[f"{k}_steps_per_s"] > 0 and res[f"{k}_over_flat_fp32"] > 0
+
+
+def test_the_bench_times_each_encoder_as_its_presets_train_it():
+    from lwd_core.bench import ENCODER_SETUPS, setup_config
+    arch = ("encoder", "encoder_hidden", "conv_channels", "conv_kernel", "patch_sizes", "patch_channels",
+            "decoder_size", "decoder_bf16", "policy_hidden", "latent_dim", "output_activation")
+    for name, where in (("flat", "mt10-paper"), ("conv", "mt10-snippets"), ("patch", "mt10")):
+        built, want = setup_config(name).vae, preset(where).vae
+        assert {k: getattr(built, k) for k in arch} == {k: getattr(want, k) for k in arch}, name
+        # at the default's shapes, whatever the preset trains with
+        assert (built.batch_size, built.states_per_window) == (32, preset("mt10").vae.states_per_window)
+    fp32_decoder = setup_config("patch_fp32_decoder").vae
+    assert fp32_decoder == dataclasses.replace(setup_config("patch").vae, decoder_bf16=False)
+    assert set(ENCODER_SETUPS) == {"flat", "conv", "patch", "patch_fp32_decoder"}
 
 
 @pytest.mark.parametrize("native", [True, False])

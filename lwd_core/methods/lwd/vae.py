@@ -184,17 +184,21 @@ class LWDVAE(nn.Module):
         m = mask.unsqueeze(-1)
         return self.encoder(self.normalize(obs) * m, act * m, mask)
 
-    # The hypernetwork writes, and the generated policy runs on, fp32 even inside a bf16 autocast (precision=bf16):
-    # bf16 keeps 3 significant digits, too few for policy weights that must place a peg to the millimetre, and these
-    # matmuls are memory-bound, so bf16 would buy no speed here. The encoder's convolutions are where bf16 pays.
+    # In a bf16 run the hypernetwork and the generated policies stay fp32 unless `vae.decoder_bf16` is set. bf16 keeps
+    # 3 significant digits: PushT's policies must place a block to about 2 px, and there bf16 has not been measured.
+    # Where it was (MT10, docs/performance.md), the policies' batched matmuls are compute-bound, and in bf16 the whole
+    # VAE step took 0.7x the time at equal success. Inference (no autocast) always runs in fp32.
+    def _decoder_precision(self, device_type: str) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext() if self.cfg.decoder_bf16 else fp32_inside_autocast(device_type)
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        with fp32_inside_autocast(z.device.type):
-            return self.decoder(z.float())
+        with self._decoder_precision(z.device.type):
+            return self.decoder(z if self.cfg.decoder_bf16 else z.float())
 
     def act(self, theta: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
         """theta (B, P), obs (B, T, obs_dim) raw -> actions (B, T, act_dim)."""
-        with fp32_inside_autocast(theta.device.type):
-            return batched_policy(self.spec, theta.float(), self.normalize(obs))
+        with self._decoder_precision(theta.device.type):
+            return batched_policy(self.spec, theta if self.cfg.decoder_bf16 else theta.float(), self.normalize(obs))
 
 
 def kl_term(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
