@@ -328,7 +328,7 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
         res[f"{enc}_encoder_params"] = sum(p.numel() for p in vae.encoder.parameters())
         for prec in precisions:
             res[f"{enc}_{prec}_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup)
-            log(f"VAE {enc} encoder ({res[f'{enc}_encoder_params'] / 1e6:.2f}M params), {prec}: "
+            log(f"VAE {enc.replace('_', ' ')} ({res[f'{enc}_encoder_params'] / 1e6:.2f}M encoder params), {prec}: "
                 f"{res[f'{enc}_{prec}_steps_per_s']:.2f} steps/s")
     # The default's step with the encoder reduced to a linear map of the window's mean: what is left is the
     # hypernetwork, the generated policies and Adam, which every encoder pays for. Its ratio to flat fp32 bounds any
