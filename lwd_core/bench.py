@@ -304,12 +304,13 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
                             batch: int | None = None, obs_dim: int = 39, act_dim: int = 4,
                             precisions: tuple[str, ...] | None = None,
                             log: Callable[[str], None] = lambda s: None) -> dict:
-    """VAE training steps/s for the flattened (paper), the conv and the patch encoder, each in fp32 and under bf16
-    autocast (`precisions`; by default bf16 only where the device has it natively, measured_precisions),
-    at the `mt10` preset's shapes (batch 32, window 500, 39 + 4 dims; `window`/`batch` override them for a smoke
-    test), all in one process, one after another on the same inputs. The ratios to flat fp32 are the numbers to
-    compare across machines; run it on an otherwise idle machine. Each step is the trainer's: forward and loss under
-    train.engine.autocast, backward, fused Adam."""
+    """VAE training steps/s for each of ENCODER_SETUPS (the flattened encoder of the paper, the conv and the patch
+    encoder, and the patch one with fp32 generated policies), each in fp32 and under bf16 autocast (`precisions`; by
+    default bf16 only where the device has it natively, measured_precisions), at the `mt10` preset's shapes (batch
+    32, window 500, 39 + 4 dims; `window`/`batch` override them for a smoke test), all in one process, one after
+    another on the same inputs. The ratios to flat fp32 are the numbers to compare across machines; run it on an
+    otherwise idle machine. Each step is the trainer's: forward and loss under train.engine.autocast, backward,
+    fused Adam."""
     from .train.engine import native_bf16, pick_device
     dev = pick_device(device)
     precisions = precisions or measured_precisions(dev)

@@ -261,7 +261,7 @@ MT10_PATCH: dict[str, Any] = {"encoder": "patch", "patch_sizes": [5, 5], "patch_
                               "encoder_hidden": [512, 256]}
 # MT10's bf16 runs compute the hypernetwork and the generated policies in bf16 too: the policies' batched matmuls
 # are compute-bound, and AMX runs them several times faster. With MT10_PATCH's narrower head, Table 2's protocol gave
-# LWD 0.929 and VAE reconstruction 0.978, and the VAE step ran 1.4x as fast (docs/performance.md).
+# LWD 0.929 and VAE reconstruction 0.978, and the VAE step ran 1.26-1.36x as fast (docs/performance.md).
 MT10_BF16_DECODER: dict[str, Any] = {"decoder_bf16": True}
 # MT10's latent denoiser: 2 residual blocks of 512 instead of 4. On the same trained VAE, 4, 2 and 1 blocks sampled
 # policies that succeeded 0.935, 0.93 and 0.915 of 200 held-out episodes, and a width of 256 0.80; 2 blocks train

@@ -187,7 +187,7 @@ class LWDVAE(nn.Module):
     # In a bf16 run the hypernetwork and the generated policies stay fp32 unless `vae.decoder_bf16` is set. bf16 keeps
     # 3 significant digits: PushT's policies must place a block to about 2 px, and there bf16 has not been measured.
     # Where it was (MT10, docs/performance.md), the policies' batched matmuls are compute-bound, and in bf16 the whole
-    # VAE step took 0.7x the time at equal success. Inference (no autocast) always runs in fp32.
+    # VAE step took about 0.8x the time at equal success. Inference (no autocast) always runs in fp32.
     def _decoder_precision(self, device_type: str) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext() if self.cfg.decoder_bf16 else fp32_inside_autocast(device_type)
 
