@@ -164,6 +164,9 @@ def warm_up() -> None:
     for m in _METHODS.values():
         for ref in (m.trainer, m.inference):
             importlib.import_module(ref.split(":")[0])
+    # The LWD decoder imports hypnettorch only when one is built (it pulls in matplotlib: a CLI's start-up time), so
+    # the modules above leave it out; a first training run's thread imported it and stalled the app by up to 0.34 s.
+    importlib.import_module("hypnettorch.hnets")
     lin = torch.nn.Linear(3, 4)
     W = torch.zeros(2, 4, 2, requires_grad=True)
     opt = torch.optim.Adam([*lin.parameters(), W], fused=True)
