@@ -13,14 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = textwrap.dedent("""
-    import importlib.abc, json, sys, tempfile, threading
+    import importlib.abc, json, sys, threading
     from pathlib import Path
     from lwd_studio.workers import preload
     from tests.toy_suite import make_synthetic
     from lwd_core.config import preset
     from lwd_core.data.hdf5 import save_dataset
     from lwd_core.methods.registry import train_run
-    tmp = Path(tempfile.mkdtemp())
+    tmp = Path(sys.argv[2])
     save_dataset(make_synthetic(), tmp / "d.h5")
     cfg = preset("tiny").replace(env_id="toy-maps", data={"dataset": str(tmp / "d.h5")}, vae={"steps": 3},
                                  ddpm={"steps": 3}, checkpoint_every=2)
@@ -35,21 +35,25 @@ PROBE = textwrap.dedent("""
             return None
 
     sys.meta_path.insert(0, OnWorkerThreads())
-    t = threading.Thread(target=lambda: list(train_run(str(tmp / "run"), cfg)))
+    events = []
+    t = threading.Thread(target=lambda: events.extend(train_run(str(tmp / "run"), cfg)))
     t.start()
     t.join()
+    if not events or events[-1].status != "finished":              # a thread's exception would not fail the process
+        sys.exit(f"the training did not finish: {events[-1:]}")
     print(json.dumps(imported))
 """)
 
 
-def _packages_a_training_thread_imports(mode: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", PROBE, mode], cwd=ROOT, capture_output=True, text=True, timeout=240,
+def _packages_a_training_thread_imports(mode: str, tmp: Path) -> list[str]:
+    tmp.mkdir()
+    out = subprocess.run([sys.executable, "-c", PROBE, mode, str(tmp)], cwd=ROOT, capture_output=True, text=True, timeout=240,
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_after_preload_a_training_thread_imports_no_package():
-    assert _packages_a_training_thread_imports("preload") == []
+def test_after_preload_a_training_thread_imports_no_package(tmp_path):
+    assert _packages_a_training_thread_imports("preload", tmp_path / "a") == []
     # and the probe sees such imports when they happen: without the preload, training imports hypnettorch itself
-    assert "hypnettorch" in _packages_a_training_thread_imports("none")
+    assert "hypnettorch" in _packages_a_training_thread_imports("none", tmp_path / "b")
