@@ -3,6 +3,7 @@ job), the jobs' generators, and the rollout thread owning the envs. Workers talk
 signals. Views never call torch; these workers do."""
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import threading
@@ -29,6 +30,22 @@ def preload() -> None:
     from lwd_core.methods.registry import warm_up
     suite_names()                         # import every registered suite module now
     warm_up()
+    _freeze_what_lives_for_good()
+
+
+_frozen = False
+
+
+def _freeze_what_lives_for_good() -> None:
+    """Move every object alive after the start-up imports (about 400k: modules, functions, classes) out of the
+    garbage collector's reach, once per process. Each full collection scanned them all: 215 ms on the GUI thread
+    (collect_garbage_on_gui_thread), 340-480 ms on a loaded 2-core machine, where the event loop froze for as long.
+    Frozen, a full collection scans only what the app made since: under a millisecond right after start-up."""
+    global _frozen
+    if not _frozen:
+        gc.collect()                      # what is garbage now is not kept for good
+        gc.freeze()
+        _frozen = True
 
 
 _gui_gc = None

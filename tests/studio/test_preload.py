@@ -57,3 +57,24 @@ def test_after_preload_a_training_thread_imports_no_package(tmp_path):
     assert _packages_a_training_thread_imports("preload", tmp_path / "a") == []
     # and the probe sees such imports when they happen: without the preload, training imports hypnettorch itself
     assert "hypnettorch" in _packages_a_training_thread_imports("none", tmp_path / "b")
+
+
+WINDOW = textwrap.dedent("""
+    import gc, json, os, sys, tempfile
+    from PySide6.QtWidgets import QApplication
+    from lwd_studio.main_window import MainWindow
+    app = QApplication(sys.argv[:1])
+    w = MainWindow(tempfile.mkdtemp())
+    print(json.dumps({"frozen": gc.get_freeze_count(), "collectable": len(gc.get_objects())}), flush=True)
+    w.shutdown(timeout_s=10)
+    os._exit(0)                            # as `lwd-studio launch` ends: no Qt teardown racing the window's threads
+""")
+
+
+def test_the_objects_of_the_start_up_imports_are_out_of_the_collectors_reach():
+    # each full collection on the GUI thread scanned them all: 215-480 ms of a frozen event loop during training
+    out = subprocess.run([sys.executable, "-c", WINDOW], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    n = json.loads(out.stdout.strip().splitlines()[-1])
+    assert n["frozen"] > 100_000 and n["collectable"] < n["frozen"] / 5, n
