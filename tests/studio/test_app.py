@@ -150,8 +150,10 @@ def test_event_loop_stays_responsive_during_training(window, qtbot, synthetic_fi
     stall = max(lateness)
     busy = sorted(lateness)
     print(f"max event-loop stall during training: {stall} ms over {len(lateness)} ticks (idle: {idle[-1]} ms)")
-    # docs/app.md measured at most 30-32 ms; the bounds leave room for a shared 2-core machine
-    assert len(lateness) > 50 and len(idle) > 50 and stall < 250
+    # docs/app.md: 33-61 ms alone; up to 266 ms in the CI suite, whose other worker keeps both cores busy, once the
+    # two causes the bound of 250 had caught were fixed (imports on the training thread, collections of the start-up
+    # objects: test_preload.py checks both without timing). The bound leaves twice that room.
+    assert len(lateness) > 50 and len(idle) > 50 and stall < 500
     assert busy[len(busy) // 2] <= idle[len(idle) // 2] + 10     # the typical tick is as punctual as when idle
 
 
