@@ -39,7 +39,7 @@ _frozen = False
 def _freeze_what_lives_for_good() -> None:
     """Move every object alive after the start-up imports (about 400k: modules, functions, classes) out of the
     garbage collector's reach, once per process. Each full collection scanned them all: 215 ms on the GUI thread
-    (collect_garbage_on_gui_thread), 340-480 ms on a loaded 2-core machine, where the event loop froze for as long.
+    (collect_garbage_on_gui_thread), about 300 ms with the other core busy, and the event loop froze for as long.
     Frozen, a full collection scans only what the app made since: under a millisecond right after start-up."""
     global _frozen
     if not _frozen:
