@@ -91,10 +91,11 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     enc = encoder_precision_bench(steps=6 if quick else 20, precisions=precisions, log=log)
     res.update({f"vae_{k}": v for k, v in enc.items() if "steps_per_s" in k or "over_flat" in k})
     from .train.engine import resolve_precision
-    default = f"{cfg.vae.encoder}_{resolve_precision(cfg.precision, torch.device('cpu'))}"
+    default_precision = resolve_precision(cfg.precision, torch.device("cpu"))
+    default = f"{cfg.vae.encoder}_{default_precision}"
     res["vae_default_setup"] = default
     res["vae_default_over_paper"] = enc[f"{default}_over_flat_fp32"]
-    res["vae_ceiling_over_paper"] = enc[f"floor_{default.split('_')[-1]}_over_flat_fp32"]
+    res["vae_ceiling_over_paper"] = enc[f"floor_{default_precision}_over_flat_fp32"]
     log(f"VAE default set-up ({default.replace('_', ', ')}) over the paper's (flat, fp32): "
         f"{res['vae_default_over_paper']:.2f}x; with no encoder at all: {res['vae_ceiling_over_paper']:.2f}x")
 

@@ -33,19 +33,14 @@ def preload() -> None:
     _freeze_what_lives_for_good()
 
 
-_frozen = False
-
-
 def _freeze_what_lives_for_good() -> None:
     """Move every object alive after the start-up imports (about 400k: modules, functions, classes) out of the
     garbage collector's reach, once per process. Each full collection scanned them all: 215 ms on the GUI thread
     (collect_garbage_on_gui_thread), about 300 ms with the other core busy, and the event loop froze for as long.
     Frozen, a full collection scans only what the app made since: under a millisecond right after start-up."""
-    global _frozen
-    if not _frozen:
+    if gc.get_freeze_count() == 0:
         gc.collect()                      # what is garbage now is not kept for good
         gc.freeze()
-        _frozen = True
 
 
 _gui_gc = None

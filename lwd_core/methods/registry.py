@@ -38,6 +38,8 @@ class MethodSpec:
     curves: dict[tuple[str, str], str] = field(default_factory=dict)
     train_section: str = "baseline"  # config section with its main optimiser's `steps` and `batch_size`
     kinds: dict[str, str] = field(default_factory=dict)   # policy kinds its evaluation reports -> display label
+    # modules its code imports only when first used (to keep a CLI's start-up short); the app imports them at start-up
+    lazy_imports: tuple[str, ...] = ()
     description: str = ""
 
     def train_fn(self) -> Callable[..., Iterator[Any]]:
@@ -162,11 +164,8 @@ def warm_up() -> None:
     import torch
     _discover()
     for m in _METHODS.values():
-        for ref in (m.trainer, m.inference):
-            importlib.import_module(ref.split(":")[0])
-    # The LWD decoder imports hypnettorch only when one is built (it pulls in matplotlib: a CLI's start-up time), so
-    # the modules above leave it out; a first training run's thread imported it and stalled the app by up to 0.34 s.
-    importlib.import_module("hypnettorch.hnets")
+        for mod in (m.trainer.split(":")[0], m.inference.split(":")[0], *m.lazy_imports):
+            importlib.import_module(mod)
     lin = torch.nn.Linear(3, 4)
     W = torch.zeros(2, 4, 2, requires_grad=True)
     opt = torch.optim.Adam([*lin.parameters(), W], fused=True)
