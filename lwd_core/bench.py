@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import MT10_BF16_DECODER, MT10_CONV, MT10_PATCH, VAEConfig, preset
+from .config import MT10_BF16_DECODER, MT10_COMPILE, MT10_CONV, MT10_PATCH, VAEConfig, preset
 from .methods.lwd.model import build_diffusion, build_vae
-from .methods.lwd.vae import vae_loss
+from .methods.lwd.vae import draw_noise, vae_loss
 
 
 def _median_time(fn: Callable[[], object], reps: int, warmup: int = 2) -> float:
@@ -43,7 +43,9 @@ def matmul_gflops(n: int = 2048, reps: int = 10) -> float:
     return 2 * n ** 3 / _median_time(lambda: a @ b, reps) / 1e9
 
 
-def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) -> dict:
+def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None, compile: bool = True) -> dict:
+    """Every measurement below, in one process. `compile=False` times the set-ups whose presets compile their step
+    (torch.compile) without it, which skips the compilations (about half a minute each on 2 cores, uncached)."""
     torch.manual_seed(0)
     cfg = preset("mt10")
     L, obs_dim, act_dim, B = cfg.data.window, 39, 4, cfg.vae.batch_size
@@ -88,15 +90,18 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
         f"x matmul (memory-bound: a low ratio, not a slow step)")
 
     # --- VAE steps/s for each encoder and precision, in this same run; the default set-up against the paper's
-    enc = encoder_precision_bench(steps=6 if quick else 20, precisions=precisions, log=log)
-    res.update({f"vae_{k}": v for k, v in enc.items() if "steps_per_s" in k or "over_flat" in k})
+    enc = encoder_precision_bench(steps=6 if quick else 20, precisions=precisions, compile=compile, log=log)
+    res["vae_compiled_setups"] = enc["compiled_setups"]
+    res["vae_default_compiled"] = cfg.vae.encoder in enc["compiled_setups"]
+    res.update({f"vae_{k}": v for k, v in enc.items() if "steps_per_s" in k or "over_flat" in k or "failure" in k})
     from .train.engine import resolve_precision
     default_precision = resolve_precision(cfg.precision, torch.device("cpu"))
     default = f"{cfg.vae.encoder}_{default_precision}"
     res["vae_default_setup"] = default
     res["vae_default_over_paper"] = enc[f"{default}_over_flat_fp32"]
     res["vae_ceiling_over_paper"] = enc[f"floor_{default_precision}_over_flat_fp32"]
-    log(f"VAE default set-up ({default.replace('_', ', ')}) over the paper's (flat, fp32): "
+    log(f"VAE default set-up ({default.replace('_', ', ')}{', compiled' if res['vae_default_compiled'] else ''}) "
+        f"over the paper's (flat, fp32): "
         f"{res['vae_default_over_paper']:.2f}x; with no encoder at all: {res['vae_ceiling_over_paper']:.2f}x")
 
     # --- generated policy latency at batch 1 (numpy, the exported form) and batched
@@ -142,7 +147,7 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     log(f"sample one policy: DDIM ({cfg.eval.ddim_steps} steps) {res['sample_ddim_ms']:.1f} ms, "
         f"DDPM ({cfg.ddpm.n_steps} steps) {res['sample_ddpm_ms']:.1f} ms (latent denoising + hypernetwork decode)")
     res.update(inference_costs(res, quick, log))
-    res.update(training_throughput(quick, log))         # its own device's precisions: bf16 on CUDA too
+    res.update(training_throughput(quick, log, compile=compile))   # its own device's precisions: bf16 on CUDA too
     return res
 
 
@@ -156,10 +161,12 @@ _THROUGHPUT = {"lwd_vae": ("lwd", {}, "vae"), "lwd_ddpm": ("lwd", {}, "ddpm"),
                "dp_small": ("diffusion_policy", {"baseline": {"dp_size": "small"}}, "diffusion_policy")}
 
 
-def training_throughput(quick: bool, log, device: str = "auto", precisions: tuple[str, ...] | None = None) -> dict:
+def training_throughput(quick: bool, log, device: str = "auto", precisions: tuple[str, ...] | None = None,
+                        compile: bool = True) -> dict:
     """Training steps/s of every method on the configured device (`auto`: CUDA when available) under each precision,
     measured from the engine's own step records after a warm-up, at the Table 2 batch sizes. The key without a
-    precision is the preset's own (`auto` resolved on this device)."""
+    precision is the preset's own (`auto` resolved on this device). The VAE is compiled as its preset says (unless
+    `compile` is off) where it is the phase timed; elsewhere it trains 2 steps, not worth compiling."""
     import tempfile
     from pathlib import Path
 
@@ -182,12 +189,14 @@ def training_throughput(quick: bool, log, device: str = "auto", precisions: tupl
         data = Path(tmp) / "bench.h5"
         save_dataset(ds, data)
         own = resolve_precision(preset("mt10").precision, pick_device(device))
+        base_compile = preset("mt10").vae.compile
         for key, (method, over, phase) in _THROUGHPUT.items():
             for prec in precisions:
                 cfg = preset("mt10").replace(method=method, device=device, precision=prec, log_every=1,
                                              checkpoint_every=10_000, data={"dataset": str(data)},
                                              baseline={**over.get("baseline", {}), "steps": 2 * steps},
-                                             vae={"steps": 2 * steps if phase == "vae" else 2},
+                                             vae={"steps": 2 * steps if phase == "vae" else 2,
+                                                  "compile": compile and phase == "vae" and base_compile},
                                              ddpm={**over.get("ddpm", {}), "steps": 10 * steps if phase == "ddpm" else 2})
                 recs = [r for r in train_run(str(Path(tmp) / f"{key}-{prec}"), cfg)
                         if isinstance(r, StepRecord) and r.phase == phase]
@@ -254,23 +263,25 @@ def inference_costs(res: dict, quick: bool, log) -> dict:
 
 
 def _vae_steps_per_s(vae, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor, precision: str, steps: int,
-                     warmup: int) -> float:
-    """The trainer's VAE step (forward and loss under train.engine.autocast, backward, fused Adam), timed."""
-    from .train.engine import autocast
+                     warmup: int, compile: bool) -> float:
+    """The trainer's VAE step (methods.lwd.trainer.vae_step_loss, compiled if `compile`, then fused Adam), timed after
+    a warm-up that includes any compilation. Returns steps/s and why it could not compile (None if it did or was
+    not asked to)."""
+    from .methods.lwd.trainer import vae_step_loss
     dev = obs.device
     opt = torch.optim.Adam(vae.parameters(), lr=vae.cfg.lr, fused=True)
     rng = torch.Generator(device=dev).manual_seed(0)
+    loss = vae_step_loss(vae, dev, precision, compile)
 
     def step():
-        with autocast(dev, precision):
-            out = vae_loss(vae, obs, act, mask, rng)
         opt.zero_grad(set_to_none=True)
-        out["loss"].backward()
+        loss.backward(obs, act, mask, *draw_noise(vae, mask, rng))
         opt.step()
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    return 1.0 / _median_time(step, steps, warmup)
+    rate = 1.0 / _median_time(step, steps, max(warmup, 1 if compile else 0))
+    return rate, loss.failure
 
 
 class _MeanPoolEncoder(torch.nn.Module):
@@ -287,10 +298,11 @@ class _MeanPoolEncoder(torch.nn.Module):
 
 # Each encoder as the presets train it: the paper's flat one (`mt10-paper`); the conv one of `mt10-snippets` and the
 # locomotion presets (the MT10 default before the patch one); the patch one of the MT10 presets, whose bf16 runs
-# compute the hypernetwork and the generated policies in bf16 too; and that same patch set-up with them in fp32, so
-# that one run shows what each of the two changes buys.
-ENCODER_SETUPS = {"flat": {"encoder": "flat"}, "conv": MT10_CONV, "patch": {**MT10_PATCH, **MT10_BF16_DECODER},
-                  "patch_fp32_decoder": MT10_PATCH}
+# compute the hypernetwork and the generated policies in bf16 too and whose step is compiled; that set-up not
+# compiled; and not compiled with the hypernetwork and policies in fp32, so that one run shows what each change buys.
+ENCODER_SETUPS = {"flat": {"encoder": "flat"}, "conv": MT10_CONV,
+                  "patch": {**MT10_PATCH, **MT10_BF16_DECODER, **MT10_COMPILE},
+                  "patch_eager": {**MT10_PATCH, **MT10_BF16_DECODER}, "patch_fp32_decoder": MT10_PATCH}
 
 
 def setup_config(name: str):
@@ -303,7 +315,7 @@ def setup_config(name: str):
 
 def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu", window: int | None = None,
                             batch: int | None = None, obs_dim: int = 39, act_dim: int = 4,
-                            precisions: tuple[str, ...] | None = None,
+                            precisions: tuple[str, ...] | None = None, compile: bool = True,
                             log: Callable[[str], None] = lambda s: None) -> dict:
     """VAE training steps/s for each of ENCODER_SETUPS (the flattened encoder of the paper, the conv and the patch
     encoder, and the patch one with fp32 generated policies), each in fp32 and under bf16 autocast (`precisions`; by
@@ -323,24 +335,32 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     mask = torch.ones(B, L, device=dev)
     res: dict = {"device": str(dev), "native_bf16": native_bf16(dev), "threads": torch.get_num_threads(),
                  "window": L, "batch": B, "steps": steps, "precisions": list(precisions)}
+    compiled = {}
     for enc in ENCODER_SETUPS:
         torch.manual_seed(0)
         cfg = setup_config(enc)
         vae = build_vae(cfg, L, obs_dim, act_dim, True).to(dev)
         res[f"{enc}_encoder_params"] = sum(p.numel() for p in vae.encoder.parameters())
+        compiled[enc] = compile and cfg.vae.compile
         for prec in precisions:
-            res[f"{enc}_{prec}_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup)
-            log(f"VAE {enc.replace('_', ' ')} ({res[f'{enc}_encoder_params'] / 1e6:.2f}M encoder params), {prec}: "
-                f"{res[f'{enc}_{prec}_steps_per_s']:.2f} steps/s")
+            res[f"{enc}_{prec}_steps_per_s"], failure = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup,
+                                                                         compiled[enc])
+            how = ", compiled" if compiled[enc] else ""
+            if failure:
+                res[f"{enc}_{prec}_compile_failure"], how = failure, f", torch.compile failed ({failure}): eager"
+            log(f"VAE {enc.replace('_', ' ')} ({res[f'{enc}_encoder_params'] / 1e6:.2f}M encoder params), {prec}"
+                f"{how}: {res[f'{enc}_{prec}_steps_per_s']:.2f} steps/s")
+    res["compiled_setups"] = [e for e, c in compiled.items() if c]
     # The default's step with the encoder reduced to a linear map of the window's mean: what is left is the
     # hypernetwork, the generated policies and Adam, which every encoder pays for. Its ratio to flat fp32 bounds any
-    # encoder's at that precision.
+    # encoder's at that precision (compiled as the default is).
     torch.manual_seed(0)
     vae = build_vae(base, L, obs_dim, act_dim, True).to(dev)
     vae.encoder = _MeanPoolEncoder(obs_dim + act_dim, base.vae.latent_dim).to(dev)
     ref = res["flat_fp32_steps_per_s"]
     for prec in precisions:
-        res[f"floor_{prec}_steps_per_s"] = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup)
+        res[f"floor_{prec}_steps_per_s"], _ = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup,
+                                                               compile and base.vae.compile)
         res[f"floor_{prec}_over_flat_fp32"] = res[f"floor_{prec}_steps_per_s"] / ref
         log(f"VAE step without an encoder (the window's mean, one linear layer), {prec}: "
             f"{res[f'floor_{prec}_steps_per_s']:.2f} steps/s")
@@ -361,10 +381,11 @@ if __name__ == "__main__":       # python -m lwd_core.bench --encoder-precision 
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     ap.add_argument("--window", type=int, default=None)
     ap.add_argument("--batch", type=int, default=None)
+    ap.add_argument("--no-compile", dest="compile", action="store_false")
     ap.add_argument("--precisions", default=None, help="comma-separated, e.g. fp32,bf16 (default: fp32, and bf16 "
                                                          "where the device has it natively)")
     a = ap.parse_args()
     precs = tuple(a.precisions.split(",")) if a.precisions else None
     print(json.dumps(encoder_precision_bench(a.steps, device=a.device, window=a.window, batch=a.batch,
-                                             precisions=precs, log=print),
+                                             precisions=precs, compile=a.compile, log=print),
                      indent=1))

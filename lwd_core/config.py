@@ -60,6 +60,9 @@ class VAEConfig:
                                      "[-1, 1])", choices=("tanh", "none", "auto"))
     decoder_bf16: bool = setting(False, "in a bf16 run (precision bf16, or auto on a device with native bf16), compute "
                                  "the hypernetwork and the generated policies in bf16 too; off keeps them fp32")
+    compile: bool = setting(False, "compile the training step (forward and backward) with torch.compile: the first "
+                            "step then takes about half a minute longer on 2 cores (seconds once cached), each "
+                            "later one less; where it cannot compile (no C++ compiler for a CPU) it trains without")
     beta_kl: float = setting(1e-8, "KL weight", ge=0.0)
     lr: float = setting(1e-4, "Adam learning rate", gt=0.0, lt=1.0)
     batch_size: int = setting(32, "windows per step", gt=0)
@@ -263,12 +266,15 @@ MT10_PATCH: dict[str, Any] = {"encoder": "patch", "patch_sizes": [5, 5], "patch_
 # are compute-bound, and AMX runs them several times faster. With MT10_PATCH's narrower head, Table 2's protocol gave
 # LWD 0.929 and VAE reconstruction 0.978, and the VAE step ran 1.26-1.36x as fast (docs/performance.md).
 MT10_BF16_DECODER: dict[str, Any] = {"decoder_bf16": True}
+# MT10's VAE step compiled with torch.compile (not `mt10-quick`'s 300 steps, which the compilation would outlast):
+# COMPILE_MEASUREMENT
+MT10_COMPILE: dict[str, Any] = {"compile": True}
 # MT10's latent denoiser: 2 residual blocks of 512 instead of 4. On the same trained VAE, 4, 2 and 1 blocks sampled
 # policies that succeeded 0.935, 0.93 and 0.915 of 200 held-out episodes, and a width of 256 0.80; 2 blocks train
 # 1.75x as fast (docs/performance.md)
 MT10_DDPM: dict[str, Any] = {"n_blocks": 2}
 MT10_VAE: dict[str, Any] = {"steps": 6000, "lr": 2e-4, "lr_schedule": "cosine", "states_per_window": 100,
-                            **MT10_PATCH, **MT10_BF16_DECODER}
+                            **MT10_PATCH, **MT10_BF16_DECODER, **MT10_COMPILE}
 # The MT10 presets' arithmetic (not `mt10-paper`'s): bf16 where the device has it natively. With MT10_VAE's schedule,
 # Table 2's protocol (3 seeds, 450 held-out episodes each way) gave LWD 0.920 in bf16 and in fp32, VAE reconstruction
 # 0.971 and 0.980, and bf16 trained in 0.8x the time on an AMX CPU. (With the previous constant schedule bf16 had cost

@@ -168,8 +168,9 @@ def batch_indices(n: int, bs: int, step: int, seed: int) -> tuple[np.ndarray, fl
 # change the data or the model under the checkpoints.
 # `precision` is resumable on purpose, like `device` (a run moved to a GPU may continue in bf16): it changes how the
 # steps are computed, not the data or the model; each checkpoint counts the steps trained in each precision.
-RESUMABLE = ("name", "device", "precision", "log_every", "checkpoint_every", "vae.steps", "ddpm.steps",
-             "baseline.steps")
+# `vae.compile` likewise changes only how the steps are computed.
+RESUMABLE = ("name", "device", "precision", "log_every", "checkpoint_every", "vae.steps", "vae.compile",
+             "ddpm.steps", "baseline.steps")
 
 
 def open_run(run_dir: str, cfg: RunConfig | None, resume: bool,

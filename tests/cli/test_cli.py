@@ -235,7 +235,7 @@ def test_collect_mt10_train_eval(tmp_path):
 
 @pytest.mark.slow
 def test_bench_quick_writes_the_contract_keys(tmp_path):
-    r = cli("bench", "--quick", "--json", tmp_path / "b.json")
+    r = cli("bench", "--quick", "--no-compile", "--json", tmp_path / "b.json")
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads((tmp_path / "b.json").read_text())
     bf16 = ("vae_conv_bf16_steps_per_s", "train_steps_per_s_dp_small_bf16", "train_bf16_over_fp32_lwd_vae")
@@ -248,6 +248,7 @@ def test_bench_quick_writes_the_contract_keys(tmp_path):
     if not native_bf16_cpu():            # timed only where it is native; the run says why it is missing
         assert res["precisions"] == ["fp32"] and not any(k in res for k in bf16)
         assert "bf16 not measured: this CPU has no native bf16" in r.stdout
+    assert res["vae_default_compiled"] is False and res["vae_compiled_setups"] == []      # --no-compile
     assert res["policy_params"] == LWD_POLICY_PARAMS and res["mlp512_params"] == MLP_PARAMS[512]
     assert res["keeps_freed_memory"] is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
 

@@ -158,12 +158,14 @@ def test_mt10_presets_default_to_the_patch_encoder_and_keep_the_paper_set_up_by_
     assert paper.vae.encoder == "flat" and paper.precision == "fp32"
     assert mt10.vae.encoder == "patch" and mt10.precision == "auto" and preset("mt10-quick").vae.encoder == "patch"
     # the paper's set-up differs from the default in the encoder, the VAE's learning-rate schedule, the denoiser's
-    # depth and the precision (bf16 reaching the generated policies too) only
+    # depth, the precision (bf16 reaching the generated policies too) and the compiled VAE step only
     assert mt10.vae.decoder_bf16 and not paper.vae.decoder_bf16 and not VAEConfig().decoder_bf16
+    assert mt10.vae.compile and not paper.vae.compile and not VAEConfig().compile
+    assert not preset("mt10-quick").vae.compile                # its 300 steps would not pay for the compilation
     assert paper.ddpm.n_blocks == 4 and mt10.ddpm.n_blocks == 2
     assert paper.vae.lr_schedule == "constant" and mt10.vae.lr_schedule == "cosine"
     own = {k: getattr(mt10.vae, k) for k in ("encoder", "patch_sizes", "patch_channels", "encoder_hidden",
-                                             "decoder_bf16", "steps", "lr", "lr_schedule")}
+                                             "decoder_bf16", "compile", "steps", "lr", "lr_schedule")}
     assert paper.replace(name="mt10", vae=own, ddpm={"n_blocks": mt10.ddpm.n_blocks}, precision="auto") == mt10
     assert state.replace(name="mt10", ddpm={"state_condition": False}) == mt10
     # a config without a preset keeps the paper's encoder and fp32 (what runs saved before the setting assume)
@@ -333,27 +335,33 @@ def test_fp32_is_the_arithmetic_of_before(tmp_path, toy_data, monkeypatch):
     assert torch.bfloat16 in entered and set(entered) <= {torch.bfloat16, None}
 
 
-def test_encoder_precision_bench_smoke():
+def test_encoder_precision_bench_smoke(monkeypatch):
     from lwd_core.bench import encoder_precision_bench
+    from lwd_core.train import compiled
+    monkeypatch.setattr(compiled, "BACKEND", "aot_eager")     # the compiled path, without code generation
     res = encoder_precision_bench(steps=1, warmup=0, window=16, batch=2, precisions=("fp32", "bf16"))
     assert res["flat_fp32_over_flat_fp32"] == 1.0
-    for k in ("flat_bf16", "conv_fp32", "conv_bf16", "patch_bf16", "patch_fp32_decoder_bf16", "floor_fp32",
-              "floor_bf16"):
+    for k in ("flat_bf16", "conv_fp32", "conv_bf16", "patch_bf16", "patch_eager_bf16", "patch_fp32_decoder_bf16",
+              "floor_fp32", "floor_bf16"):
         assert res[f"{k}_steps_per_s"] > 0 and res[f"{k}_over_flat_fp32"] > 0
+    assert res["compiled_setups"] == ["patch"] and not any(k.endswith("_compile_failure") for k in res)
+    assert encoder_precision_bench(steps=1, warmup=0, window=16, batch=2, precisions=("fp32",),
+                                   compile=False)["compiled_setups"] == []
 
 
 def test_the_bench_times_each_encoder_as_its_presets_train_it():
     from lwd_core.bench import ENCODER_SETUPS, setup_config
     arch = ("encoder", "encoder_hidden", "conv_channels", "conv_kernel", "patch_sizes", "patch_channels",
-            "decoder_size", "decoder_bf16", "policy_hidden", "latent_dim", "output_activation")
+            "decoder_size", "decoder_bf16", "policy_hidden", "latent_dim", "output_activation", "compile")
     for name, where in (("flat", "mt10-paper"), ("conv", "mt10-snippets"), ("patch", "mt10")):
         built, want = setup_config(name).vae, preset(where).vae
         assert {k: getattr(built, k) for k in arch} == {k: getattr(want, k) for k in arch}, name
         # at the default's shapes, whatever the preset trains with
         assert (built.batch_size, built.states_per_window) == (32, preset("mt10").vae.states_per_window)
-    fp32_decoder = setup_config("patch_fp32_decoder").vae
-    assert fp32_decoder == dataclasses.replace(setup_config("patch").vae, decoder_bf16=False)
-    assert set(ENCODER_SETUPS) == {"flat", "conv", "patch", "patch_fp32_decoder"}
+    eager = setup_config("patch_eager").vae
+    assert eager == dataclasses.replace(setup_config("patch").vae, compile=False)
+    assert setup_config("patch_fp32_decoder").vae == dataclasses.replace(eager, decoder_bf16=False)
+    assert set(ENCODER_SETUPS) == {"flat", "conv", "patch", "patch_eager", "patch_fp32_decoder"}
 
 
 @pytest.mark.parametrize("native", [True, False])
@@ -361,6 +369,6 @@ def test_the_bench_times_bf16_only_where_it_is_native(monkeypatch, native):
     # emulated bf16 (an AVX2-only CPU) is tens of times slower than fp32: timing it is no measurement of an option
     from lwd_core import bench
     monkeypatch.setattr(engine, "native_bf16", lambda device: native)
-    res = bench.encoder_precision_bench(steps=1, warmup=0, window=16, batch=2)
+    res = bench.encoder_precision_bench(steps=1, warmup=0, window=16, batch=2, compile=False)
     assert ("conv_bf16_steps_per_s" in res) is native and ("flat_bf16_over_flat_fp32" in res) is native
     assert res["conv_fp32_steps_per_s"] > 0 and res["precisions"] == (["fp32", "bf16"] if native else ["fp32"])

@@ -15,6 +15,7 @@ from ...errors import DatasetError
 from ...io import load_meta, save_tensors
 from ...models.ema import EMA, resumed_ema_step
 from ...runs import RunDir
+from ...train.compiled import CompiledLoss
 from ...train.engine import (
     PhaseEvent,
     StepRecord,
@@ -29,7 +30,7 @@ from ...train.engine import (
 from .ddpm import GaussianDiffusion
 from .model import build_diffusion, build_vae
 from .precision import PrecisionProbe, precision_probe
-from .vae import LWDVAE, vae_loss
+from .vae import LWDVAE, draw_noise, vae_loss_given_noise
 
 PHASES = ("vae", "ddpm")
 
@@ -91,6 +92,16 @@ def train(run: RunDir, cfg: RunConfig, resume: bool, cancel) -> Iterator[StepRec
     yield PhaseEvent("done", "training finished", "finished")
 
 
+def vae_step_loss(vae: LWDVAE, device: torch.device, precision: str, compile: bool) -> CompiledLoss:
+    """The VAE step's forward (under autocast in `precision`) and backward, given a batch and its draw_noise; compiled
+    with torch.compile if `compile`. `bench` times this same step."""
+    def loss_fn(obs, act, mask, eps, keys):
+        with autocast(device, precision):             # the forward pass and the loss only
+            return vae_loss_given_noise(vae, obs, act, mask, eps, keys)
+
+    return CompiledLoss(loss_fn, compile, list(vae.parameters()))
+
+
 def _train_vae(run, cfg: RunConfig, vae: LWDVAE, win: Windows, meta, resume, cancel, device,
                probe: PrecisionProbe | None = None, precision: str = "fp32"):
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.vae.lr, fused=True)  # 5x faster step than foreach on CPU
@@ -98,13 +109,20 @@ def _train_vae(run, cfg: RunConfig, vae: LWDVAE, win: Windows, meta, resume, can
     # the windows go to the device once; each batch is gathered there
     obs, act, mask = (torch.as_tensor(a).to(device) for a in (win.obs, win.act, win.mask))
 
+    loss = vae_step_loss(vae, device, precision, cfg.vae.compile and not _phase_done(run.vae_ckpt, cfg.vae.steps,
+                                                                                     resume))
+    if loss.active:
+        yield PhaseEvent("vae", "compiling the VAE training step (torch.compile; about half a minute on 2 cores the "
+                                "first time, seconds once cached)")
+        idx = torch.as_tensor(batch_indices(len(win), cfg.vae.batch_size, 0, cfg.seed)[0], device=device)
+        spare = torch.Generator(device=device).manual_seed(cfg.seed)   # the training draws stay untouched
+        yield PhaseEvent("vae", loss.warm_up(obs[idx], act[idx], mask[idx], *draw_noise(vae, mask[idx], spare)))
+
     def step_fn(step: int):
         idx, epoch = batch_indices(len(win), cfg.vae.batch_size, step, cfg.seed)
         idx = torch.as_tensor(idx, device=device)
-        with autocast(device, precision):             # the forward pass and the loss only
-            out = vae_loss(vae, obs[idx], act[idx], mask[idx], rng)
         opt.zero_grad(set_to_none=True)
-        out["loss"].backward()
+        out = loss.backward(obs[idx], act[idx], mask[idx], *draw_noise(vae, mask[idx], rng))
         opt.step()
         rec = {"vae_loss": out["loss"].item(), "mse": out["mse"].item(), "kl": out["kl"].item()}
         if probe is not None and ((step + 1) % cfg.log_every == 0 or step + 1 == cfg.vae.steps):
@@ -113,6 +131,14 @@ def _train_vae(run, cfg: RunConfig, vae: LWDVAE, win: Windows, meta, resume, can
 
     return (yield from run_phase(run, cfg, "vae", PHASES, vae, opt, rng, run.vae_ckpt, cfg.vae.steps, meta, resume,
                                  cancel, step_fn, cfg.vae.lr_schedule, precision))
+
+
+def _phase_done(ckpt, total: int, resume: bool) -> bool:
+    """Whether a resumed phase has nothing left to train (then there is nothing to compile)."""
+    if not (resume and ckpt.exists()):
+        return False
+    m = load_meta(ckpt)
+    return bool(m.get("finished")) and int(m["step"]) >= total
 
 
 @torch.no_grad()

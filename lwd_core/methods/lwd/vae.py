@@ -212,27 +212,40 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return se.sum() / (mask.sum() * pred.shape[-1]).clamp_min(1.0)
 
 
-def pick_states(mask: torch.Tensor, k: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """k random real steps per window, without replacement: returns idx (B, k) and their mask (B, k)."""
-    keys = torch.rand(mask.shape, generator=generator, device=mask.device)
-    keys = keys.masked_fill(mask <= 0, -1.0)
-    idx = keys.topk(k, dim=1).indices
+def pick_states(mask: torch.Tensor, k: int, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """k random real steps per window, without replacement, given uniform draws keys (B, L) (the k real steps with
+    the largest keys): returns idx (B, k) and their mask (B, k)."""
+    idx = keys.masked_fill(mask <= 0, -1.0).topk(k, dim=1).indices
     return idx, mask.gather(1, idx)
+
+
+def draw_noise(model: LWDVAE, mask: torch.Tensor,
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The VAE step's random draws, in this order: eps (B, latent) for the reparameterisation, then keys (B, L) for
+    the states the generated policy is scored on (None when it is scored on every step). Drawn apart from the loss
+    so that the loss is a pure function of its tensors, which torch.compile can trace whole."""
+    eps = torch.randn((mask.shape[0], model.cfg.latent_dim), generator=generator, device=mask.device)
+    k = model.cfg.states_per_window
+    keys = torch.rand(mask.shape, generator=generator, device=mask.device) if 0 < k < mask.shape[1] else None
+    return eps, keys
 
 
 def vae_loss(model: LWDVAE, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor,
              generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """Eq. 2: action MSE of the generated policy on the demo states + beta_kl * KL."""
+    return vae_loss_given_noise(model, obs, act, mask, *draw_noise(model, mask, generator))
+
+
+def vae_loss_given_noise(model: LWDVAE, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor, eps: torch.Tensor,
+                         keys: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """vae_loss with its random draws (draw_noise) given."""
     mu, logvar = model.encode(obs, act, mask)                                  # (B, D) each
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device)
     z = mu + (0.5 * logvar).exp() * eps
     theta = model.decode(z)                                                    # (B, P)
-    k = model.cfg.states_per_window
-    if 0 < k < obs.shape[1]:
-        idx, m = pick_states(mask, k, generator)
+    if keys is not None:
+        idx, mask = pick_states(mask, model.cfg.states_per_window, keys)
         obs = obs.gather(1, idx.unsqueeze(-1).expand(-1, -1, obs.shape[-1]))   # (B, k, obs_dim)
         act = act.gather(1, idx.unsqueeze(-1).expand(-1, -1, act.shape[-1]))
-        mask = m
     pred = model.act(theta, obs)                                               # (B, T, act_dim)
     mse = masked_mse(pred, act, mask)
     kl = kl_term(mu, logvar)
