@@ -174,7 +174,7 @@ def training_throughput(quick: bool, log, device: str = "auto", precisions: tupl
     from .methods.registry import train_run
     from .train.engine import StepRecord, pick_device, resolve_precision
     rng = np.random.default_rng(0)
-    n_eps, T = 20, 500
+    n_eps, T = 64, 500           # whole-episode windows: two full VAE batches of 32 per epoch (20 made every batch 20)
     N = n_eps * T
     tout = np.zeros(N, bool)
     tout[T - 1::T] = True
@@ -205,7 +205,9 @@ def training_throughput(quick: bool, log, device: str = "auto", precisions: tupl
                 out[f"train_steps_per_s_{key}_{prec}"] = rate
                 if prec == own:
                     out[f"train_steps_per_s_{key}"] = rate
-                bs = {"vae": cfg.vae.batch_size, "ddpm": cfg.ddpm.batch_size}.get(phase, cfg.baseline.batch_size)
+                # the VAE's batch is of whole-episode windows, as many as there are episodes at most
+                bs = {"vae": min(cfg.vae.batch_size, n_eps), "ddpm": cfg.ddpm.batch_size}.get(phase,
+                                                                                          cfg.baseline.batch_size)
                 log(f"training {key} (batch {bs}) on {out['train_device']}, {prec}: {rate:.1f} steps/s")
             if key == "lwd_ddpm_4_blocks":
                 out["train_ddpm_default_over_4_blocks"] = out[f"train_steps_per_s_lwd_ddpm_{precisions[0]}"] / \

@@ -31,8 +31,8 @@ def vae_config(window: int, size: str, data: Path, quick: bool, steps: dict | No
     cfg = preset("mt10" if window >= 500 else "mt10-snippets").replace(
         name=f"{size}-w{window}", data={"dataset": str(data), "window": window},
         vae={"decoder_size": size}, ddpm={"steps": 1})   # these studies look at the VAE only
-    if quick:
-        cfg = cfg.replace(vae={"steps": 20, "encoder_hidden": [256]})
+    if quick:                                            # 20 steps: not worth compiling
+        cfg = cfg.replace(vae={"steps": 20, "encoder_hidden": [256], "compile": False})
     elif steps and steps.get(window):
         cfg = cfg.replace(vae={"steps": steps[window]})
     return cfg

@@ -249,6 +249,7 @@ def test_bench_quick_writes_the_contract_keys(tmp_path):
         assert res["precisions"] == ["fp32"] and not any(k in res for k in bf16)
         assert "bf16 not measured: this CPU has no native bf16" in r.stdout
     assert res["vae_default_compiled"] is False and res["vae_compiled_setups"] == []      # --no-compile
+    assert "training lwd_vae (batch 32) on cpu" in r.stdout           # a full batch of whole-episode windows
     assert res["policy_params"] == LWD_POLICY_PARAMS and res["mlp512_params"] == MLP_PARAMS[512]
     assert res["keeps_freed_memory"] is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
 

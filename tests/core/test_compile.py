@@ -158,3 +158,11 @@ def test_the_real_backend_compiles_and_matches_eager_or_says_why_not():
             assert torch.allclose(p.grad, w, rtol=1e-3, atol=1e-6)
     else:
         assert loss.failure and got["loss"].item() == eager["loss"].item()
+
+
+def test_smoke_studies_do_not_compile_and_full_ones_train_as_the_preset(tmp_path):
+    from lwd_core.studies.table2 import method_config
+    from lwd_core.studies.vae_runs import vae_config
+    assert preset("mt10").vae.compile                               # what the full studies inherit
+    assert vae_config(500, "xs", tmp_path, False).vae.compile and not vae_config(500, "xs", tmp_path, True).vae.compile
+    assert method_config("LWD", "d.h5", 0, False).vae.compile and not method_config("LWD", "d.h5", 0, True).vae.compile
