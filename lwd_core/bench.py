@@ -265,7 +265,7 @@ def inference_costs(res: dict, quick: bool, log) -> dict:
 
 
 def _vae_steps_per_s(vae, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor, precision: str, steps: int,
-                     warmup: int, compile: bool) -> float:
+                     warmup: int, compile: bool) -> tuple[float, str | None]:
     """The trainer's VAE step (methods.lwd.trainer.vae_step_loss, compiled if `compile`, then fused Adam), timed after
     a warm-up that includes any compilation. Returns steps/s and why it could not compile (None if it did or was
     not asked to)."""
@@ -361,8 +361,10 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     vae.encoder = _MeanPoolEncoder(obs_dim + act_dim, base.vae.latent_dim).to(dev)
     ref = res["flat_fp32_steps_per_s"]
     for prec in precisions:
-        res[f"floor_{prec}_steps_per_s"], _ = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup,
-                                                               compile and base.vae.compile)
+        res[f"floor_{prec}_steps_per_s"], failure = _vae_steps_per_s(vae, obs, act, mask, prec, steps, warmup,
+                                                                     compile and base.vae.compile)
+        if failure:
+            res[f"floor_{prec}_compile_failure"] = failure
         res[f"floor_{prec}_over_flat_fp32"] = res[f"floor_{prec}_steps_per_s"] / ref
         log(f"VAE step without an encoder (the window's mean, one linear layer), {prec}: "
             f"{res[f'floor_{prec}_steps_per_s']:.2f} steps/s")

@@ -19,8 +19,10 @@ BACKEND = "inductor"
 def _first_line(e: BaseException) -> str:
     """The root cause's type and first line: torch.compile wraps a backend's error (BackendCompilerFailed) in a
     message whose first line does not say what failed."""
-    while e.__cause__ is not None or getattr(e, "inner_exception", None) is not None:
-        e = e.__cause__ or e.inner_exception
+    seen = {id(e)}
+    while (inner := e.__cause__ or getattr(e, "inner_exception", None)) is not None and id(inner) not in seen:
+        e = inner
+        seen.add(id(e))
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0][:160]}" if text else type(e).__name__
 
