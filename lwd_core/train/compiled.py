@@ -48,16 +48,14 @@ class CompiledLoss:
     def backward(self, *tensors: torch.Tensor | None) -> dict[str, torch.Tensor]:
         shapes = tuple(None if t is None else tuple(t.shape) for t in tensors)
         if self.compiled is not None and self.shapes in (None, shapes):
-            if self.shapes is not None:
-                out = self.compiled(*tensors)
-                out["loss"].backward()
-                return out
             try:                                  # the first call compiles the forward, its backward the backward
                 out = self.compiled(*tensors)
                 out["loss"].backward()
                 self.shapes = shapes
                 return out
-            except Exception as e:                # noqa: BLE001 -- any compiler failure: train eagerly instead
+            except Exception as e:                # noqa: BLE001 -- a failure to compile: train eagerly instead
+                if self.shapes is not None:       # compiled already: a failure of the step itself
+                    raise
                 self.compiled, self.failure = None, _first_line(e)
                 for p in self.params:             # a backward that failed part-way may have left gradients
                     p.grad = None
