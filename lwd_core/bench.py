@@ -320,12 +320,12 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
                             precisions: tuple[str, ...] | None = None, compile: bool = True,
                             log: Callable[[str], None] = lambda s: None) -> dict:
     """VAE training steps/s for each of ENCODER_SETUPS (the flattened encoder of the paper, the conv and the patch
-    encoder, and the patch one with fp32 generated policies), each in fp32 and under bf16 autocast (`precisions`; by
-    default bf16 only where the device has it natively, measured_precisions), at the `mt10` preset's shapes (batch
-    32, window 500, 39 + 4 dims; `window`/`batch` override them for a smoke test), all in one process, one after
-    another on the same inputs. The ratios to flat fp32 are the numbers to compare across machines; run it on an
-    otherwise idle machine. Each step is the trainer's: forward and loss under train.engine.autocast, backward,
-    fused Adam."""
+    encoder, and the patch one uncompiled and with fp32 generated policies), each in fp32 and under bf16 autocast
+    (`precisions`; by default bf16 only where the device has it natively, measured_precisions), at the `mt10`
+    preset's shapes (batch 32, window 500, 39 + 4 dims; `window`/`batch` override them for a smoke test), all in one
+    process, one after another on the same inputs. The ratios to flat fp32 are the numbers to compare across
+    machines; run it on an otherwise idle machine. Each step is the trainer's (vae_step_loss: compiled where the
+    set-up says so and `compile` allows, then fused Adam); `compiled_setups` lists those that ran compiled."""
     from .train.engine import native_bf16, pick_device
     dev = pick_device(device)
     precisions = precisions or measured_precisions(dev)
@@ -337,7 +337,7 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
     mask = torch.ones(B, L, device=dev)
     res: dict = {"device": str(dev), "native_bf16": native_bf16(dev), "threads": torch.get_num_threads(),
                  "window": L, "batch": B, "steps": steps, "precisions": list(precisions)}
-    compiled = {}
+    compiled, failed = {}, set()
     for enc in ENCODER_SETUPS:
         torch.manual_seed(0)
         cfg = setup_config(enc)
@@ -350,9 +350,10 @@ def encoder_precision_bench(steps: int = 20, warmup: int = 3, device: str = "cpu
             how = ", compiled" if compiled[enc] else ""
             if failure:
                 res[f"{enc}_{prec}_compile_failure"], how = failure, f", torch.compile failed ({failure}): eager"
+                failed.add(enc)
             log(f"VAE {enc.replace('_', ' ')} ({res[f'{enc}_encoder_params'] / 1e6:.2f}M encoder params), {prec}"
                 f"{how}: {res[f'{enc}_{prec}_steps_per_s']:.2f} steps/s")
-    res["compiled_setups"] = [e for e, c in compiled.items() if c]
+    res["compiled_setups"] = [e for e, c in compiled.items() if c and e not in failed]
     # The default's step with the encoder reduced to a linear map of the window's mean: what is left is the
     # hypernetwork, the generated policies and Adam, which every encoder pays for. Its ratio to flat fp32 bounds any
     # encoder's at that precision (compiled as the default is).

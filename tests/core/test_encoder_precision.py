@@ -349,6 +349,19 @@ def test_encoder_precision_bench_smoke(monkeypatch):
                                    compile=False)["compiled_setups"] == []
 
 
+def test_the_bench_names_a_set_up_that_could_not_compile(monkeypatch):
+    from lwd_core.bench import encoder_precision_bench
+    from lwd_core.train import compiled
+
+    def broken(gm, example_inputs):
+        raise RuntimeError("no C++ compiler here")
+
+    monkeypatch.setattr(compiled, "BACKEND", broken)
+    res = encoder_precision_bench(steps=1, warmup=0, window=16, batch=2, precisions=("fp32",))
+    assert res["compiled_setups"] == [] and "no C++ compiler here" in res["patch_fp32_compile_failure"]
+    assert res["patch_fp32_steps_per_s"] > 0                    # timed uncompiled
+
+
 def test_the_bench_times_each_encoder_as_its_presets_train_it():
     from lwd_core.bench import ENCODER_SETUPS, setup_config
     arch = ("encoder", "encoder_hidden", "conv_channels", "conv_kernel", "patch_sizes", "patch_channels",
